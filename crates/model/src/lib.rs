@@ -1,0 +1,13 @@
+//! ferry-model: the shared vocabulary of ferry — typed ids, the [`Secret`] wrapper, connector and
+//! provider definitions as they are written in `connectors/` and `providers/`, and the records the
+//! store keeps (organizations, users, instances). It is pure data: no I/O, no clock, no HTTP; every
+//! other ferry crate may depend on it and it depends on no ferry crate.
+
+pub mod connector;
+mod ids;
+pub mod instance;
+mod secret;
+pub mod tenancy;
+
+pub use ids::{InstanceId, OrganizationId, UserId};
+pub use secret::Secret;

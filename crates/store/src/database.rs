@@ -1,0 +1,172 @@
+//! Connecting, dialects and migrations.
+
+use crate::{MasterKey, SecretBox, StoreError, StoreResult};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, SqlStr};
+use std::time::Duration;
+
+/// The SQL dialect behind the pool. Only a few statements differ; they branch on this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// PostgreSQL only: the schema to use (created if missing). Tests use one schema each.
+    pub schema: Option<String>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            schema: None,
+        }
+    }
+}
+
+/// ferry's storage. Cheap to clone: it holds a pool.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    pub(crate) dialect: Dialect,
+    pub(crate) sealer: SecretBox,
+}
+
+macro_rules! embedded_migrations {
+    ($dialect:literal, $( $version:literal => $file:literal ),* $(,)?) => {
+        vec![$(
+            Migration::new(
+                $version,
+                $file.into(),
+                MigrationType::Simple,
+                SqlStr::from_static(include_str!(concat!("../migrations/", $dialect, "/", $file))),
+                false,
+            )
+        ),*]
+    };
+}
+
+fn migrator(dialect: Dialect) -> Migrator {
+    let migrations = match dialect {
+        Dialect::Sqlite => embedded_migrations!("sqlite",
+            1 => "0001_tenancy_and_instances.sql",
+        ),
+        Dialect::Postgres => embedded_migrations!("postgres",
+            1 => "0001_tenancy_and_instances.sql",
+        ),
+    };
+    Migrator::with_migrations(migrations)
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH`, `sqlite::memory:` or `postgres://…`) and brings the
+    /// schema up to date. Several processes may call this at once: migrations take a lock.
+    pub async fn connect(url: &str, key: &MasterKey, options: StoreOptions) -> StoreResult<Store> {
+        install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains(":memory:") && !url.contains("mode=") => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let in_memory = url.contains(":memory:");
+        let schema = options.schema.clone();
+        if let (Dialect::Postgres, Some(schema)) = (dialect, &schema) {
+            validate_schema_name(schema)?;
+            let bootstrap = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await?;
+            bootstrap
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+                )))
+                .await?;
+            bootstrap.close().await;
+        }
+        let pool = AnyPoolOptions::new()
+            // An in-memory SQLite database exists per connection, so it must be exactly one.
+            .max_connections(if in_memory {
+                1
+            } else {
+                options.max_connections
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match dialect {
+                        Dialect::Sqlite => {
+                            conn.execute(sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            ))
+                            .await?;
+                        }
+                        Dialect::Postgres => {
+                            if let Some(schema) = schema {
+                                conn.execute(sqlx::AssertSqlSafe(format!(
+                                    "SET search_path TO \"{schema}\""
+                                )))
+                                .await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        migrator(dialect).run(&pool).await?;
+        Ok(Store {
+            pool,
+            dialect,
+            sealer: SecretBox::new(key),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Drops a PostgreSQL schema (test clean-up).
+    pub async fn drop_schema(&self, schema: &str) -> StoreResult<()> {
+        validate_schema_name(schema)?;
+        self.pool
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+            )))
+            .await?;
+        Ok(())
+    }
+}
+
+fn validate_schema_name(schema: &str) -> StoreResult<()> {
+    if schema.is_empty()
+        || !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(StoreError::Corrupt(format!(
+            "schema name {schema:?} may hold only letters, digits and underscores"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! ferry-store: everything ferry keeps, on SQLite (the embedded default, one file under the data
+//! directory) or PostgreSQL (scale-out), behind one API. It owns the SQL, the migrations of both
+//! dialects, and the encryption of secrets at rest ([`SecretBox`]): callers hand it plaintext
+//! [`ferry_model::Secret`]s and never see ciphertext. It depends only on `ferry-model`; nothing in
+//! it knows HTTP, OAuth or connectors.
+
+mod database;
+mod error;
+mod instances;
+mod oauth_authorizations;
+mod secret_box;
+mod tenancy;
+
+pub use database::{Dialect, Store, StoreOptions};
+pub use error::StoreError;
+pub use instances::{GrantUpdate, InstanceFilter, InstanceUpdate, NewInstance};
+pub use oauth_authorizations::{NewOAuthAuthorization, OAuthAuthorization};
+pub use secret_box::{MasterKey, SecretBox};
+pub use tenancy::{NewUser, UserWithOrganization};
+
+pub type StoreResult<T> = Result<T, StoreError>;
