@@ -39,6 +39,9 @@ pub struct ConnectorDef {
     #[serde(default)]
     pub configuration: Vec<ConfigFieldDef>,
     pub resources: Vec<ResourceDef>,
+    /// How ferry learns which account an instance is connected to, once it is authorized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityDef>,
     /// JSON Schemas of the connector's objects, referenced from resources as `#/schemas/<Name>`.
     #[serde(default)]
     pub schemas: BTreeMap<String, Value>,
@@ -55,6 +58,15 @@ impl ConnectorDef {
     pub fn configuration_field(&self, key: &str) -> Option<&ConfigFieldDef> {
         self.configuration.iter().find(|field| field.key == key)
     }
+}
+
+/// An operation whose reply names the connected account (Gmail: the profile's `emailAddress`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDef {
+    pub operation: String,
+    /// JSON pointer of the account name in that operation's reply.
+    pub account: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,7 +190,7 @@ impl ConfigFieldKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,

@@ -61,6 +61,8 @@ pub struct Instance {
     pub grant: Option<OAuthGrant>,
     /// Bumped every time the grant changes; lets a refresher tell whether someone else refreshed.
     pub grant_version: i64,
+    /// The provider account the grant belongs to (Gmail: its address), once known.
+    pub account: Option<String>,
     pub state: AuthorizationState,
     pub state_reason: Option<String>,
     pub disabled: bool,

@@ -57,7 +57,7 @@ pub struct InstanceFilter {
 
 const INSTANCE_COLUMNS: &str = "id, organization_id, user_id, connector_key, name, tags, configuration, \
      secret_configuration, token_sealed, access_token_sealed, refresh_token_sealed, access_expires_at, \
-     granted_scope, grant_version, auth_state, auth_state_reason, disabled, external_authentication, \
+     granted_scope, account, grant_version, auth_state, auth_state_reason, disabled, external_authentication, \
      created_at, updated_at";
 
 impl Store {
@@ -111,6 +111,7 @@ impl Store {
             token: Secret::new(self.sealer.open_string(SEAL_TOKEN, &token_sealed)?),
             grant,
             grant_version: row.try_get("grant_version")?,
+            account: row.try_get("account")?,
             state: AuthorizationState::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown instance state {state:?}")))?,
             state_reason: row.try_get("auth_state_reason")?,
@@ -326,6 +327,16 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Records which provider account the instance is connected to.
+    pub async fn set_instance_account(&self, id: InstanceId, account: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE instances SET account = $1 WHERE id = $2")
+            .bind(account)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_instance_disabled(

@@ -229,6 +229,18 @@ async fn instances_round_trip_with_secrets_and_stay_inside_their_organization() 
         assert_eq!(grant.access_token.expose(), "ya29.access-one");
         assert_eq!(grant.refresh_token.unwrap().expose(), "1//refresh-one");
         assert_eq!(created.state, AuthorizationState::Active);
+        assert_eq!(created.account, None);
+        b.store
+            .set_instance_account(created.id, "ada@example.com")
+            .await
+            .unwrap();
+        let reread = b
+            .store
+            .get_instance_by_id(created.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reread.account.as_deref(), Some("ada@example.com"));
 
         let by_token = b
             .store

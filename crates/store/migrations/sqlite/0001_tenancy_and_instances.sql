@@ -31,6 +31,7 @@ CREATE TABLE instances (
     refresh_token_sealed BLOB,
     access_expires_at BIGINT,
     granted_scope TEXT,
+    account TEXT,
     grant_version BIGINT NOT NULL DEFAULT 0,
     auth_state TEXT NOT NULL,
     auth_state_reason TEXT,

@@ -1,0 +1,22 @@
+//! ferry-connectors: what a connector is and how a call to its normalized API becomes a call to the
+//! vendor. It owns the definition format's loading (YAML folders embedded in the binary or read from
+//! a directory, provider inheritance by deep merge, strict validation with errors naming file and
+//! field, endpoint rewrites that point a provider at a local emulator), the routing of normalized
+//! paths, the one outbound HTTP layer (timeouts, retries honouring `Retry-After`, token injection,
+//! refresh-and-retry once on 401), and the named hooks for what data cannot express (Gmail's MIME
+//! building). It depends on `ferry-model` only; tokens come through the [`Credentials`] trait that
+//! the application layer implements.
+
+mod catalog;
+mod ceql;
+mod egress;
+mod error;
+mod hooks;
+mod routing;
+mod runtime;
+
+pub use catalog::{Catalog, Connector, DefinitionSource, EndpointRewrites};
+pub use egress::{Credentials, CredentialsError, Egress, EgressConfig};
+pub use error::ConnectorError;
+pub use hooks::{OutgoingMail, compose_message, parse_address_list};
+pub use runtime::{FormPart, HubBody, HubRequest, HubResponse, InstanceContext, Runtime};
