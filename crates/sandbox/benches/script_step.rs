@@ -1,1 +1,92 @@
-fn main() {}
+//! Per-run cost of a script step, end to end: fresh runtime, inputs in, body, result out.
+//!
+//! Run with `cargo bench -p ferry-sandbox --bench script_step`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ferry_sandbox::{Sandbox, ScriptInput, ScriptKind};
+use serde_json::json;
+
+const SIMPLE: &str = "let url='/messages'; let form={body: JSON.stringify({subject:'s', to:'a@b.c', \
+                      from:'x@y.z', data:'hi'})}; done({url, form});";
+
+/// Inputs shaped like a real execution of the Gmail walkthrough flow.
+fn input() -> ScriptInput {
+    ScriptInput {
+        trigger: json!({
+            "type": "manual",
+            "args": {"to": "someone@example.com", "subject": "Hello", "data": "Body text"}
+        }),
+        steps: json!({
+            "trigger": {"args": {"to": "someone@example.com"}},
+            "lookup": {"response": {"code": 200, "body": {"id": "17c2", "threadId": "17c2"}}}
+        }),
+        info: json!({
+            "formulaId": 12, "formulaName": "send-mail", "formulaInstanceId": 34,
+            "formulaInstanceName": "send-mail-1", "formulaExecutionId": 56
+        }),
+        config: json!({"gmail.instance": 78, "from": "noreply@example.com"}),
+    }
+}
+
+fn script_step(c: &mut Criterion) {
+    let sandbox = Sandbox::default();
+    let input = input();
+    let mut group = c.benchmark_group("script_step");
+
+    group.bench_function("simple_script", |b| {
+        b.iter(|| {
+            let outcome = sandbox.run(ScriptKind::Script, black_box(SIMPLE), &input);
+            assert!(outcome.result.is_ok());
+            outcome
+        })
+    });
+
+    group.bench_function("done_only_empty_inputs", |b| {
+        let empty = ScriptInput::default();
+        b.iter(|| sandbox.run(ScriptKind::Script, black_box("done();"), &empty))
+    });
+
+    group.bench_function("filter", |b| {
+        b.iter(|| {
+            sandbox.run(
+                ScriptKind::Filter,
+                black_box("done(config.from.length > 3);"),
+                &input,
+            )
+        })
+    });
+
+    group.bench_function("ce_hmac_and_console", |b| {
+        let source = "console.log('signing', info.formulaExecutionId); \
+                      done({sig: CE.hmacSha256Hex('secret', JSON.stringify(trigger.args))});";
+        b.iter(|| sandbox.run(ScriptKind::Script, black_box(source), &input))
+    });
+
+    // A 36 KB trigger (300 Gmail-style list items): shows the per-KB cost of loading and
+    // deep-freezing inputs, which a simple script with small inputs barely pays.
+    group.bench_function("simple_script_36kb_trigger", |b| {
+        let messages: Vec<_> = (0..300)
+            .map(|i| {
+                json!({"id": format!("id{i}"), "threadId": format!("t{i}"),
+                       "labelIds": ["INBOX", "UNREAD"], "snippet": "Lorem ipsum dolor sit amet",
+                       "sizeEstimate": 1234 + i})
+            })
+            .collect();
+        let big = ScriptInput {
+            trigger: json!({"messages": messages, "nextPageToken": "abc"}),
+            ..input.clone()
+        };
+        b.iter(|| sandbox.run(ScriptKind::Script, black_box(SIMPLE), &big))
+    });
+
+    group.bench_function("check", |b| {
+        b.iter(|| sandbox.check(ScriptKind::Script, black_box(SIMPLE)))
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, script_step);
+criterion_main!(benches);

@@ -225,10 +225,10 @@ fn execute(
         let attempt = (|| -> rquickjs::Result<()> {
             globals::install(&ctx, state)?;
             let freeze: Function = ctx.globals().get::<_, Object>("Object")?.get("freeze")?;
-            let trigger = load_input(&ctx, &freeze, &input.trigger)?;
-            let steps = load_input(&ctx, &freeze, &input.steps)?;
-            let info = load_input(&ctx, &freeze, &input.info)?;
-            let config = load_input(&ctx, &freeze, &input.config)?;
+            let trigger = load_input(&ctx, &freeze, &input.trigger, 0)?;
+            let steps = load_input(&ctx, &freeze, &input.steps, 0)?;
+            let info = load_input(&ctx, &freeze, &input.info, 0)?;
+            let config = load_input(&ctx, &freeze, &input.config, 0)?;
             let done = done_function(&ctx, kind, state)?;
             stage = Stage::Compile;
             let body = compile(&ctx, source)?;
@@ -308,33 +308,52 @@ fn compile<'js>(ctx: &Ctx<'js>, source: &str) -> rquickjs::Result<Function<'js>>
     })
 }
 
-/// Parses one input inside the engine (cheaper than building objects through the API) and
-/// deep-freezes it: Cloud Elements documents the parameters as immutable.
+/// Deepest input nesting accepted. serde_json's parser stops at 128 levels, so only a value built
+/// in code can be deeper; the limit keeps the recursive conversion far from the native stack's end.
+const MAX_INPUT_DEPTH: usize = 256;
+
+/// Builds one input as JavaScript values directly and deep-freezes it on the way: Cloud Elements
+/// documents the parameters as immutable. Measured on a 36 KB payload, building natively costs
+/// about half of serialising to JSON text and running `JSON.parse`; freezing costs about as much
+/// as building, whichever way it is done (per object from Rust, or one JS deep-freeze call).
 fn load_input<'js>(
     ctx: &Ctx<'js>,
     freeze: &Function<'js>,
     value: &serde_json::Value,
+    depth: usize,
 ) -> rquickjs::Result<Value<'js>> {
-    let parsed = match value {
-        serde_json::Value::Null => return Ok(Value::new_null(ctx.clone())),
-        serde_json::Value::Bool(b) => return Ok(Value::new_bool(ctx.clone(), *b)),
-        other => ctx.json_parse(other.to_string())?,
-    };
-    // Iterative, so a deeply nested input cannot overflow the native stack here.
-    let mut pending = vec![parsed.clone()];
-    while let Some(next) = pending.pop() {
-        let Some(obj) = next.as_object() else {
-            continue;
-        };
-        for child in obj.values::<Value>() {
-            let child = child?;
-            if child.is_object() {
-                pending.push(child);
-            }
+    use serde_json::Value as Json;
+    Ok(match value {
+        Json::Null => Value::new_null(ctx.clone()),
+        Json::Bool(b) => Value::new_bool(ctx.clone(), *b),
+        Json::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+            Some(i) => Value::new_int(ctx.clone(), i),
+            None => Value::new_float(ctx.clone(), n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => rquickjs::String::from_str(ctx.clone(), s)?.into_value(),
+        Json::Array(_) | Json::Object(_) if depth >= MAX_INPUT_DEPTH => {
+            return Err(rquickjs::Exception::throw_range(
+                ctx,
+                &format!("the step input is nested more than {MAX_INPUT_DEPTH} levels deep"),
+            ));
         }
-        freeze.call::<_, Value>((obj.clone(),))?;
-    }
-    Ok(parsed)
+        Json::Array(items) => {
+            let array = rquickjs::Array::new(ctx.clone())?;
+            for (i, item) in items.iter().enumerate() {
+                array.set(i, load_input(ctx, freeze, item, depth + 1)?)?;
+            }
+            freeze.call::<_, Value>((array.clone(),))?;
+            array.into_value()
+        }
+        Json::Object(map) => {
+            let object = Object::new(ctx.clone())?;
+            for (key, item) in map {
+                object.set(key.as_str(), load_input(ctx, freeze, item, depth + 1)?)?;
+            }
+            freeze.call::<_, Value>((object.clone(),))?;
+            object.into_value()
+        }
+    })
 }
 
 fn done_function<'js>(

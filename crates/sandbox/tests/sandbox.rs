@@ -701,3 +701,43 @@ fn check_runs_none_of_the_users_code() {
     );
     assert!(started.elapsed() < Duration::from_millis(250));
 }
+
+#[test]
+fn inputs_keep_their_types_and_key_order() {
+    let input = ScriptInput {
+        trigger: json!({"z": 1, "a": 2.5, "big": 9007199254740993u64, "neg": -3000000000i64, "s": "é", "n": null, "b": false, "list": [1, "two", {"three": 3}]}),
+        ..ScriptInput::default()
+    };
+    let outcome = sandbox().run(
+        ScriptKind::Script,
+        "done({keys: Object.keys(trigger), types: Object.values(trigger).map(v => typeof v), same: trigger});",
+        &input,
+    );
+    let value = outcome.result.unwrap();
+    assert_eq!(
+        value["keys"],
+        json!(["z", "a", "big", "neg", "s", "n", "b", "list"])
+    );
+    assert_eq!(
+        value["types"],
+        json!([
+            "number", "number", "number", "number", "string", "object", "boolean", "object"
+        ])
+    );
+    assert_eq!(value["same"]["list"], json!([1, "two", {"three": 3}]));
+    assert_eq!(value["same"]["neg"], json!(-3000000000i64));
+}
+
+#[test]
+fn absurdly_deep_input_fails_clearly() {
+    let mut deep = json!(1);
+    for _ in 0..300 {
+        deep = json!([deep]);
+    }
+    let input = ScriptInput {
+        trigger: deep,
+        ..ScriptInput::default()
+    };
+    let outcome = sandbox().run(ScriptKind::Script, "done();", &input);
+    assert!(thrown_message(&outcome).contains("nested more than 256 levels"));
+}
