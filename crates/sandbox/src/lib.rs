@@ -9,6 +9,8 @@
 //! stack is comfortably larger than [`SandboxLimits::max_stack_bytes`].
 //!
 //! Semantics worth knowing:
+//! - The five parameters are constants and the input objects are deep-frozen: assigning to
+//!   `trigger` or to `trigger.x` throws a `TypeError` (strict mode), as Cloud Elements documents.
 //! - `done(value)` fixes the step's result the first time it is called; later calls are ignored,
 //!   and so is anything the script does afterwards (a later `throw` or even running into the time
 //!   limit does not turn a finished step into a failed one).
@@ -33,9 +35,12 @@ pub use error::{ProblemKind, ScriptFailure, ScriptProblem};
 pub struct SandboxLimits {
     /// Wall-clock time for the whole run, including loading inputs and settling promises.
     pub wall_time: Duration,
-    /// Heap the engine may allocate (inputs, the script's objects, the result).
+    /// Heap the engine may allocate (inputs, the script's objects, the result). At least 1 MiB
+    /// is used whatever is configured.
     pub memory_bytes: usize,
-    /// Native stack the engine may use for JavaScript calls; bounds recursion depth.
+    /// Native stack the engine may use for JavaScript calls; bounds recursion depth. At least
+    /// 64 KiB is used whatever is configured. The calling thread needs this much free stack plus
+    /// a margin: keep it well under the thread's stack size (2 MiB for tokio's blocking pool).
     pub max_stack_bytes: usize,
 }
 

@@ -45,6 +45,10 @@ type Intrinsics = (
     WeakRef,
 );
 
+/// Floors for configured limits (an empty context alone needs ~200 KiB of heap).
+const MIN_MEMORY_BYTES: usize = 1024 * 1024;
+const MIN_STACK_BYTES: usize = 64 * 1024;
+
 /// Headroom granted after a failure so the error itself can be read even when the script threw
 /// because it had used up its heap.
 const READ_ERROR_EXTRA_BYTES: usize = 4 * 1024 * 1024;
@@ -95,6 +99,12 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(limits: &SandboxLimits) -> Result<Self, ScriptFailure> {
+        // QuickJS reads 0 as "no limit" for both; a zero in configuration must not mean that.
+        let limits = &SandboxLimits {
+            wall_time: limits.wall_time,
+            memory_bytes: limits.memory_bytes.max(MIN_MEMORY_BYTES),
+            max_stack_bytes: limits.max_stack_bytes.max(MIN_STACK_BYTES),
+        };
         let rt = Runtime::new().map_err(|e| ScriptFailure::Engine {
             message: e.to_string(),
         })?;
@@ -399,7 +409,7 @@ fn script_result<'js>(
         }
         Err(rquickjs::Error::Exception) => {
             let thrown = ctx.catch();
-            if thrown.is_uncatchable_error() || is_limit_error(&thrown) {
+            if thrown.is_uncatchable_error() || thrown.is_null() || is_limit_error(&thrown) {
                 // Out of time or memory while converting: let the run fail with that.
                 return Err(ctx.throw(thrown));
             }
@@ -517,7 +527,7 @@ pub(crate) fn classify(
     // When the heap is so full that QuickJS cannot allocate even its "out of memory" error, it
     // throws `null`, and by the time the error reaches us the script's objects are freed, so
     // memory usage no longer shows it. Only a script that literally throws null is told otherwise.
-    if thrown.is_null() && stage == Stage::Run && !throws_null_literally(source) {
+    if thrown.is_null() && (stage == Stage::Compile || !throws_null_literally(source)) {
         return ScriptFailure::OutOfMemory {
             limit_bytes: limits.memory_bytes,
         };

@@ -741,3 +741,34 @@ fn absurdly_deep_input_fails_clearly() {
     let outcome = sandbox().run(ScriptKind::Script, "done();", &input);
     assert!(thrown_message(&outcome).contains("nested more than 256 levels"));
 }
+
+#[test]
+fn zero_limits_do_not_mean_unlimited() {
+    let sandbox = Sandbox::new(SandboxLimits {
+        wall_time: Duration::from_secs(5),
+        memory_bytes: 0,
+        max_stack_bytes: 0,
+    });
+    let outcome = sandbox.run(
+        ScriptKind::Script,
+        "let a = []; while (true) a.push('x'.repeat(1e4) + a.length);",
+        &ScriptInput::default(),
+    );
+    assert_eq!(
+        outcome.result,
+        Err(ScriptFailure::OutOfMemory {
+            limit_bytes: 1024 * 1024
+        })
+    );
+    let outcome = sandbox.run(
+        ScriptKind::Script,
+        "function f() { return f() + 1; } f();",
+        &ScriptInput::default(),
+    );
+    assert_eq!(
+        outcome.result,
+        Err(ScriptFailure::StackOverflow {
+            limit_bytes: 64 * 1024
+        })
+    );
+}
