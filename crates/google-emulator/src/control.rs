@@ -38,14 +38,24 @@ fn error_response(e: EmulatorError) -> Response {
     }
 }
 
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
+/// A control-API failure: a status and a message naming what is wrong.
+struct Problem(StatusCode, String);
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        problem(self.0, self.1)
+    }
 }
 
-fn known_account(emu: &Emulator, email: &str) -> Result<(), Response> {
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+fn known_account(emu: &Emulator, email: &str) -> Result<(), Problem> {
     match emu.shared().account(email) {
         Some(_) => Ok(()),
-        None => Err(problem(
+        None => Err(Problem(
             StatusCode::NOT_FOUND,
             format!("unknown account: {email}"),
         )),
@@ -113,7 +123,7 @@ struct AccountRequest {
 pub(crate) async fn create_account(State(emu): State<Emulator>, bytes: Bytes) -> Response {
     let req: AccountRequest = match body(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(p) => return p.into_response(),
     };
     match emu.add_account(AccountSeed {
         email: req.email.clone(),
@@ -145,7 +155,7 @@ struct ClientRequest {
 pub(crate) async fn create_client(State(emu): State<Emulator>, bytes: Bytes) -> Response {
     let req: ClientRequest = match body(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(p) => return p.into_response(),
     };
     let seed = OAuthClientSeed {
         app_name: req.app_name.unwrap_or_else(|| req.client_id.clone()),
@@ -166,8 +176,8 @@ pub(crate) async fn revoke_account(
     State(emu): State<Emulator>,
     Path(email): Path<String>,
 ) -> Response {
-    if let Err(r) = known_account(&emu, &email) {
-        return r;
+    if let Err(p) = known_account(&emu, &email) {
+        return p.into_response();
     }
     emu.revoke_grants(&email);
     StatusCode::NO_CONTENT.into_response()
@@ -178,8 +188,8 @@ pub(crate) async fn expire_account_tokens(
     State(emu): State<Emulator>,
     Path(email): Path<String>,
 ) -> Response {
-    if let Err(r) = known_account(&emu, &email) {
-        return r;
+    if let Err(p) = known_account(&emu, &email) {
+        return p.into_response();
     }
     emu.expire_access_tokens(&email);
     StatusCode::NO_CONTENT.into_response()
@@ -200,12 +210,12 @@ pub(crate) async fn create_fault(
     Path(email): Path<String>,
     bytes: Bytes,
 ) -> Response {
-    if let Err(r) = known_account(&emu, &email) {
-        return r;
+    if let Err(p) = known_account(&emu, &email) {
+        return p.into_response();
     }
     let req: FaultRequest = match body(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(p) => return p.into_response(),
     };
     let times = req.times.unwrap_or(1);
     if times == 0 {
@@ -243,8 +253,8 @@ pub(crate) async fn delete_faults(
     State(emu): State<Emulator>,
     Path(email): Path<String>,
 ) -> Response {
-    if let Err(r) = known_account(&emu, &email) {
-        return r;
+    if let Err(p) = known_account(&emu, &email) {
+        return p.into_response();
     }
     emu.clear_faults(&email);
     StatusCode::NO_CONTENT.into_response()
@@ -298,7 +308,7 @@ pub(crate) async fn deliver_account_message(
 ) -> Response {
     let req: DeliverRequest = match body(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(p) => return p.into_response(),
     };
     let Ok(raw) = decode_raw(&req.raw) else {
         return bad_request("raw: not base64url");

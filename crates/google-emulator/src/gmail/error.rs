@@ -3,9 +3,26 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// One Gmail API failure, answered with Google's error body.
+/// One Gmail API failure, answered with Google's error body (boxed: errors travel in `Result`s).
 #[derive(Debug, Clone)]
-pub(crate) struct GmailError {
+pub(crate) struct GmailError(Box<Detail>);
+
+impl std::ops::Deref for GmailError {
+    type Target = Detail;
+    fn deref(&self) -> &Detail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for GmailError {
+    fn deref_mut(&mut self) -> &mut Detail {
+        &mut self.0
+    }
+}
+
+/// What a Gmail error says.
+#[derive(Debug, Clone)]
+pub(crate) struct Detail {
     pub code: u16,
     pub message: String,
     pub domain: &'static str,
@@ -26,7 +43,7 @@ impl GmailError {
         reason: &'static str,
         status: &'static str,
     ) -> Self {
-        Self {
+        Self(Box::new(Detail {
             code,
             message: message.into(),
             domain: "global",
@@ -35,7 +52,7 @@ impl GmailError {
             location: None,
             retry_after: None,
             www_authenticate: None,
-        }
+        }))
     }
 
     pub(crate) fn missing_credentials() -> Self {

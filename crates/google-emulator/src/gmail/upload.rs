@@ -145,11 +145,11 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
         .map(|p| p + from)
 }
 
+/// One part of a multipart body: its headers and its content.
+pub(crate) type BodyPart<'a> = (Vec<(String, String)>, &'a [u8]);
+
 /// Splits a multipart body into (headers, content) pairs.
-pub(crate) fn split_multipart<'a>(
-    body: &'a [u8],
-    boundary: &str,
-) -> Vec<(Vec<(String, String)>, &'a [u8])> {
+pub(crate) fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Vec<BodyPart<'a>> {
     let delim = format!("--{boundary}");
     let delim = delim.as_bytes();
     let mut parts = Vec::new();
