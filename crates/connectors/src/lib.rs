@@ -19,4 +19,6 @@ pub use catalog::{Catalog, Connector, DefinitionSource, EndpointRewrites};
 pub use egress::{Credentials, CredentialsError, Egress, EgressConfig};
 pub use error::ConnectorError;
 pub use hooks::{OutgoingMail, compose_message, parse_address_list};
-pub use runtime::{FormPart, HubBody, HubRequest, HubResponse, InstanceContext, Runtime};
+pub use runtime::{
+    FormPart, HubBody, HubRequest, HubResponse, InstanceContext, ResolvedOperation, Runtime,
+};

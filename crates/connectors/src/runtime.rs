@@ -55,6 +55,13 @@ pub struct HubResponse {
     pub operation: String,
 }
 
+/// The operation a method and path name, with the values of its path placeholders.
+#[derive(Debug)]
+pub struct ResolvedOperation<'c> {
+    pub resource: &'c ResourceDef,
+    pub path_values: Vec<(String, String)>,
+}
+
 #[derive(Clone)]
 pub struct Runtime {
     egress: Egress,
@@ -71,18 +78,18 @@ impl Runtime {
         connector: &'c Connector,
         method: HttpMethod,
         path: &str,
-    ) -> Result<(&'c ResourceDef, Vec<(String, String)>), ConnectorError> {
-        let mut path_matched = false;
+    ) -> Result<ResolvedOperation<'c>, ConnectorError> {
         for (template, index) in &connector.routes {
-            if let Some(values) = template.matches(path) {
+            if let Some(path_values) = template.matches(path) {
                 let resource = &connector.def.resources[*index];
                 if resource.method == method {
-                    return Ok((resource, values));
+                    return Ok(ResolvedOperation {
+                        resource,
+                        path_values,
+                    });
                 }
-                path_matched = true;
             }
         }
-        let _ = path_matched;
         Err(ConnectorError::NoSuchOperation {
             connector: connector.def.key.clone(),
             method: method.as_str().to_owned(),
@@ -97,7 +104,10 @@ impl Runtime {
         credentials: &impl Credentials,
         request: &HubRequest,
     ) -> Result<HubResponse, ConnectorError> {
-        let (resource, path_values) = self.resolve(connector, request.method, &request.path)?;
+        let ResolvedOperation {
+            resource,
+            path_values,
+        } = self.resolve(connector, request.method, &request.path)?;
         let vendor = build_vendor_request(connector, resource, &path_values, instance, request)?;
         let response = self.egress.send(&vendor, credentials).await?;
         if !response.status.is_success() {
@@ -355,7 +365,7 @@ fn map_query_value(
             let conditions = ceql::parse(value).map_err(|problem| {
                 ConnectorError::input(
                     name,
-                    format!("{name} {problem}; write it as {expected}, for example {name}=q='subject:invoice'"),
+                    format!("{name}: {problem}; write it as {expected}, for example {name}=q='subject:invoice'"),
                 )
             })?;
             for condition in conditions {

@@ -1,0 +1,127 @@
+//! The one error body of ferry: `{"requestId", "message", "code", "providerMessage"?}` —
+//! Cloud Elements' shape plus a stable machine-readable `code`.
+
+use crate::request_id;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ferry_app::AppError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub provider_message: Option<String>,
+    pub field: Option<String>,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    request_id: String,
+    message: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            provider_message: None,
+            field: None,
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            field: Some(field.into()),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let message = error.to_string();
+        match error {
+            AppError::Unauthenticated(_) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+            }
+            AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            AppError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            AppError::InvalidInput { field, .. } => ApiError {
+                field,
+                ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+            },
+            AppError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            AppError::PayloadTooLarge(_) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            }
+            AppError::NeedsReauthentication { .. } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "needs_reauthentication", message)
+            }
+            AppError::Provider {
+                status,
+                provider_message,
+                retry_after_secs,
+                ..
+            } => ApiError {
+                provider_message,
+                retry_after_secs,
+                ..ApiError::new(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    "provider_error",
+                    message,
+                )
+            },
+            AppError::Unavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            AppError::Internal(detail) => {
+                // The detail (database errors included) goes to the log, never to the client.
+                tracing::error!(error = %detail, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "ferry failed to handle the request; the request id identifies it in ferry's log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            request_id: request_id::current(),
+            message: &self.message,
+            code: self.code,
+            provider_message: self.provider_message.as_deref(),
+            field: self.field.as_deref(),
+        };
+        let mut response = (self.status, Json(&body)).into_response();
+        if let Some(seconds) = self.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
+        if let Ok(value) = HeaderValue::from_str(self.code) {
+            response.headers_mut().insert("elements-error", value);
+        }
+        response
+    }
+}

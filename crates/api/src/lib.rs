@@ -1,0 +1,27 @@
+//! ferry-api: the HTTP edge. It owns the routes (one router, [`router`]), the wire shapes of the
+//! Cloud Elements v2 compatible API (`/elements/api-v2`, the `Authorization: User …, Organization …,
+//! Element …` header, `Elements-*` headers), the one JSON error body and the mapping of application
+//! errors to HTTP statuses, the hub API that forwards to an instance's connector, and the pages of
+//! ferry's OAuth callback. It depends on `ferry-app` for everything a request does, and on the model
+//! and connectors crates for the types it shows; only this crate knows status codes.
+
+mod callback_page;
+mod elements;
+mod error;
+mod extract;
+mod hub;
+mod instances;
+mod request_id;
+mod routes;
+mod wire;
+
+pub use error::ApiError;
+pub use routes::router;
+
+use ferry_app::App;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: App,
+}

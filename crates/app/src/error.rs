@@ -1,0 +1,138 @@
+use ferry_connectors::{ConnectorError, CredentialsError};
+use ferry_oauth::OAuthError;
+use ferry_store::StoreError;
+use thiserror::Error;
+
+/// Every way a use case can fail, in terms a caller can act on. The HTTP edge maps each variant to
+/// one status; `Internal` carries detail for the log only.
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    InvalidInput {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The instance's grant was revoked or expired at the provider.
+    #[error("{message}")]
+    NeedsReauthentication { message: String },
+    /// The provider refused or failed; `status` is the status to answer with.
+    #[error("{message}")]
+    Provider {
+        status: u16,
+        message: String,
+        provider_message: Option<String>,
+        retry_after_secs: Option<u64>,
+    },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub(crate) fn input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::InvalidInput {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CredentialsError> for AppError {
+    fn from(error: CredentialsError) -> Self {
+        match error {
+            CredentialsError::NeedsReauthentication(reason) => AppError::NeedsReauthentication {
+                message: format!(
+                    "the instance needs to be re-authenticated: the provider rejected its grant ({reason})"
+                ),
+            },
+            CredentialsError::Unavailable(reason) => AppError::Unavailable(format!(
+                "no access token could be obtained from the provider: {reason}"
+            )),
+        }
+    }
+}
+
+impl From<ConnectorError> for AppError {
+    fn from(error: ConnectorError) -> Self {
+        match error {
+            ConnectorError::InvalidInput { field, message } => {
+                AppError::InvalidInput { field, message }
+            }
+            ConnectorError::NoSuchOperation { .. } => AppError::NotFound(error.to_string()),
+            ConnectorError::PayloadTooLarge { .. } => AppError::PayloadTooLarge(error.to_string()),
+            ConnectorError::Provider {
+                status,
+                message,
+                provider_message,
+                retry_after_secs,
+            } => AppError::Provider {
+                // A provider's own failure is not ferry's: answer 502, not 500.
+                status: if status >= 500 { 502 } else { status },
+                message,
+                provider_message,
+                retry_after_secs,
+            },
+            ConnectorError::Unreachable(_) => AppError::Provider {
+                status: 502,
+                message: error.to_string(),
+                provider_message: None,
+                retry_after_secs: None,
+            },
+            ConnectorError::Timeout(_) => AppError::Provider {
+                status: 504,
+                message: error.to_string(),
+                provider_message: None,
+                retry_after_secs: None,
+            },
+            ConnectorError::Credentials(credentials) => credentials.into(),
+            ConnectorError::InvalidDefinition { .. } => AppError::Internal(error.to_string()),
+        }
+    }
+}
+
+/// An OAuth failure while exchanging a code or refresh token the *caller* supplied.
+pub(crate) fn grant_refused(error: OAuthError, what: &str) -> AppError {
+    match error {
+        OAuthError::Rejected { .. } => AppError::Provider {
+            status: 400,
+            message: format!("the provider did not accept the {what}"),
+            provider_message: error.provider_message(),
+            retry_after_secs: None,
+        },
+        OAuthError::Unreachable(reason) => AppError::Provider {
+            status: 502,
+            message: format!("the provider's token endpoint could not be reached: {reason}"),
+            provider_message: None,
+            retry_after_secs: None,
+        },
+        OAuthError::UnexpectedResponse(reason) => AppError::Provider {
+            status: 502,
+            message: format!(
+                "the provider's token endpoint answered something unexpected: {reason}"
+            ),
+            provider_message: None,
+            retry_after_secs: None,
+        },
+        OAuthError::Configuration(reason) => AppError::input("configuration", reason),
+    }
+}

@@ -1,0 +1,109 @@
+//! ferry-app: the application services — what a request may do and in which order. It owns
+//! authentication of the Cloud Elements `Authorization` header parts against hashed secrets,
+//! tenancy, instance life (creation by the Cloud Elements code flow, by ferry-hosted consent or from
+//! an existing refresh token; re-authentication; enable/disable), single-flight token refresh with a
+//! cross-process lease, and hub calls through the connector runtime. It depends on the store,
+//! oauth and connectors crates and the model; it knows nothing of HTTP status codes or routes.
+
+mod clock;
+mod error;
+mod hub;
+mod instances;
+mod oauth_flows;
+mod refresh;
+mod secrets;
+mod tenancy;
+
+pub use clock::{Clock, SystemClock};
+pub use error::AppError;
+pub use instances::{InstanceInput, InstanceView};
+pub use oauth_flows::{CallbackOutcome, HostedAuthorization, OAuthUrlRequest};
+pub use secrets::secret_hash;
+pub use tenancy::{AuthorizationParts, BootstrapSecrets, Principal};
+
+use ferry_connectors::{Catalog, Runtime};
+use ferry_model::InstanceId;
+use ferry_oauth::{OAuthClient, StateSigner};
+use ferry_store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Operator settings the services need.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Where browsers reach ferry, e.g. `http://127.0.0.1:8080`; the hosted callback lives under it.
+    pub public_url: String,
+    /// How long a hosted consent may take before its `state` is refused.
+    pub authorization_ttl: Duration,
+    /// Identifies this process as a refresh-lease owner.
+    pub process_id: String,
+}
+
+impl AppConfig {
+    pub fn callback_url(&self) -> String {
+        format!("{}/oauth/callback", self.public_url.trim_end_matches('/'))
+    }
+}
+
+/// The services, shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    store: Store,
+    catalog: Catalog,
+    runtime: Runtime,
+    oauth: OAuthClient,
+    state_signer: StateSigner,
+    clock: Arc<dyn Clock>,
+    config: AppConfig,
+    refresh_locks: Mutex<HashMap<InstanceId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What [`App::new`] is built from.
+pub struct AppParts {
+    pub store: Store,
+    pub catalog: Catalog,
+    pub runtime: Runtime,
+    pub oauth: OAuthClient,
+    /// Key for signing OAuth `state` (derive it from the master key; never reuse it elsewhere).
+    pub state_key: Vec<u8>,
+    pub clock: Arc<dyn Clock>,
+    pub config: AppConfig,
+}
+
+impl App {
+    pub fn new(parts: AppParts) -> Self {
+        App {
+            inner: Arc::new(AppInner {
+                store: parts.store,
+                catalog: parts.catalog,
+                runtime: parts.runtime,
+                oauth: parts.oauth,
+                state_signer: StateSigner::new(&parts.state_key),
+                clock: parts.clock,
+                config: parts.config,
+                refresh_locks: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+}

@@ -1,0 +1,78 @@
+//! `ferry admin`: organizations, users and secrets, straight against the database.
+
+use crate::error::CliError;
+use crate::server::{build_app, print_secrets};
+use crate::settings::StorageArgs;
+use clap::Subcommand;
+use ferry_connectors::EndpointRewrites;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create an organization with its first user; prints both secrets once.
+    CreateOrganization {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Replace the User and Organization secrets of this user; the old ones stop working at once.
+    RotateSecrets {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// List organizations and their users (never secrets).
+    ListUsers {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+pub async fn run(command: AdminCommand) -> Result<(), CliError> {
+    let public_url = "http://127.0.0.1";
+    match command {
+        AdminCommand::CreateOrganization {
+            name,
+            email,
+            first_name,
+            last_name,
+            storage,
+        } => {
+            let app = build_app(&storage, public_url, &EndpointRewrites::new()).await?;
+            let secrets = app
+                .create_organization_with_user(&name, &email, &first_name, &last_name)
+                .await?;
+            print_secrets(&secrets);
+        }
+        AdminCommand::RotateSecrets { email, storage } => {
+            let app = build_app(&storage, public_url, &EndpointRewrites::new()).await?;
+            let secrets = app.rotate_secrets(&email).await?;
+            println!(
+                "New secrets for {} (organization {:?}):",
+                secrets.user.email, secrets.organization.name
+            );
+            println!("  User secret:         {}", secrets.user_secret.expose());
+            println!(
+                "  Organization secret: {}",
+                secrets.organization_secret.expose()
+            );
+        }
+        AdminCommand::ListUsers { storage } => {
+            let app = build_app(&storage, public_url, &EndpointRewrites::new()).await?;
+            for organization in app.store().list_organizations().await? {
+                println!("organization {} {:?}", organization.id, organization.name);
+                for user in app.store().list_users(organization.id).await? {
+                    println!("  user {} {}", user.id, user.email);
+                }
+            }
+        }
+    }
+    Ok(())
+}

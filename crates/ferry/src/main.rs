@@ -1,0 +1,83 @@
+//! ferry, the binary: `serve` runs the API against configured provider endpoints; `sandbox` runs
+//! ferry and the local Google emulator together on the embedded default (SQLite in a data
+//! directory); `emulator` runs the emulator alone; `admin` manages organizations, users and
+//! secrets. Only this crate reads environment variables, flags and key files; it wires the store,
+//! connectors, OAuth client and application services together and hands them to the HTTP edge.
+
+mod admin;
+mod error;
+mod sandbox;
+mod server;
+mod settings;
+
+use clap::{Parser, Subcommand};
+use error::CliError;
+
+#[derive(Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "A self-hostable integration platform, wire-compatible with Cloud Elements v2"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API against the configured provider endpoints (the real Google ones by default).
+    Serve(settings::ServeArgs),
+    /// Serve ferry and a local Google emulator with demo accounts and an OAuth client: no Google
+    /// account, no network.
+    Sandbox(sandbox::SandboxArgs),
+    /// Run only the local Google emulator.
+    Emulator(sandbox::EmulatorArgs),
+    /// Organizations, users and secrets.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FERRY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,hyper=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("FERRY_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ferry: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), CliError> = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => server::serve(args).await,
+            Command::Sandbox(args) => sandbox::run(args).await,
+            Command::Emulator(args) => sandbox::run_emulator(args).await,
+            Command::Admin(command) => admin::run(command).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ferry: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

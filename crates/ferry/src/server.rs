@@ -1,0 +1,138 @@
+//! Wiring: store + catalog + OAuth client + connector runtime → application → HTTP server.
+
+use crate::error::CliError;
+use crate::settings::{ServeArgs, StorageArgs, rewrites};
+use ferry_app::{App, AppConfig, AppParts, BootstrapSecrets, SystemClock};
+use ferry_connectors::{Catalog, Egress, EgressConfig, EndpointRewrites, Runtime};
+use ferry_oauth::OAuthClient;
+use ferry_store::{MasterKey, Store, StoreOptions};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Derives the OAuth state signing key from the master key, so the master key itself never signs.
+fn state_key(master: &MasterKey) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(master.as_bytes()).expect("HMAC takes any key");
+    mac.update(b"ferry oauth state v1");
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn process_id() -> String {
+    format!("{}-{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+pub async fn build_app(
+    storage: &StorageArgs,
+    public_url: &str,
+    rewrites: &EndpointRewrites,
+) -> Result<App, CliError> {
+    let catalog = Catalog::embedded(rewrites)?;
+    if storage.database_url.is_none() {
+        storage.ensure_data_dir()?;
+    }
+    let key = storage.master_key()?;
+    let store = Store::connect(&storage.database_url(), &key, StoreOptions::default()).await?;
+    let egress = Egress::new(EgressConfig::default())?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| CliError::Config(format!("cannot build the HTTP client: {e}")))?;
+    Ok(App::new(AppParts {
+        store,
+        catalog,
+        runtime: Runtime::new(egress),
+        oauth: OAuthClient::new(http),
+        state_key: state_key(&key),
+        clock: Arc::new(SystemClock),
+        config: AppConfig {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            authorization_ttl: Duration::from_secs(15 * 60),
+            process_id: process_id(),
+        },
+    }))
+}
+
+pub async fn bind(address: &str) -> Result<TcpListener, CliError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(CliError::io(format!("cannot listen on {address}")))
+}
+
+pub fn print_secrets(secrets: &BootstrapSecrets) {
+    println!(
+        "Created organization {:?} and user {}.",
+        secrets.organization.name, secrets.user.email
+    );
+    println!(
+        "Their secrets are shown only now (rotate them with `ferry admin rotate-secrets --email {}`):",
+        secrets.user.email
+    );
+    println!("  User secret:         {}", secrets.user_secret.expose());
+    println!(
+        "  Organization secret: {}",
+        secrets.organization_secret.expose()
+    );
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down");
+}
+
+pub async fn run_http(listener: TcpListener, app: App) -> Result<(), CliError> {
+    axum::serve(listener, ferry_api::router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(CliError::io("the HTTP server stopped"))
+}
+
+pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let listener = bind(&args.listen).await?;
+    let address = listener
+        .local_addr()
+        .map_err(CliError::io("cannot read the listening address"))?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let app = build_app(
+        &args.storage,
+        &public_url,
+        &rewrites(&args.endpoint_rewrites)?,
+    )
+    .await?;
+    if let Some(secrets) = app
+        .bootstrap("Default organization", "admin@ferry.local")
+        .await?
+    {
+        print_secrets(&secrets);
+    }
+    println!(
+        "ferry ready on http://{address} (public URL {public_url}) in {} ms",
+        started.elapsed().as_millis()
+    );
+    run_http(listener, app).await
+}

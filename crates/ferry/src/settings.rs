@@ -1,0 +1,141 @@
+//! Operator configuration: flags with environment fallbacks, the data directory and the master key.
+
+use crate::error::CliError;
+use base64::Engine;
+use clap::Args;
+use ferry_connectors::EndpointRewrites;
+use ferry_store::MasterKey;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug, Clone)]
+pub struct StorageArgs {
+    /// Where ferry keeps its SQLite database and master key.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = "ferry-data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; default: SQLite in the data directory.
+    #[arg(long, env = "FERRY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// 32 bytes as 64 hex digits or base64; default: `master.key` in the data directory (created).
+    #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FERRY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// How browsers reach ferry (default: http://LISTEN); OAuth callbacks go to PUBLIC_URL/oauth/callback.
+    #[arg(long, env = "FERRY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Send a provider's traffic elsewhere: `FROM=TO` origins (e.g. https://gmail.googleapis.com=http://127.0.0.1:9000).
+    #[arg(
+        long = "endpoint-rewrite",
+        env = "FERRY_ENDPOINT_REWRITES",
+        value_delimiter = ','
+    )]
+    pub endpoint_rewrites: Vec<String>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+impl StorageArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ferry.db").display()))
+    }
+
+    pub fn ensure_data_dir(&self) -> Result<(), CliError> {
+        std::fs::create_dir_all(&self.data_dir).map_err(CliError::io(format!(
+            "cannot create the data directory {}",
+            self.data_dir.display()
+        )))
+    }
+
+    pub fn master_key(&self) -> Result<MasterKey, CliError> {
+        match &self.master_key {
+            Some(text) => parse_key(text.trim()).ok_or_else(|| {
+                CliError::Config(
+                    "FERRY_MASTER_KEY must be 32 bytes: 64 hex digits or base64".into(),
+                )
+            }),
+            None => load_or_create_key_file(&self.data_dir.join("master.key")),
+        }
+    }
+}
+
+pub fn rewrites(specs: &[String]) -> Result<EndpointRewrites, CliError> {
+    EndpointRewrites::parse(&specs.join(",")).map_err(CliError::Config)
+}
+
+fn parse_key(text: &str) -> Option<MasterKey> {
+    let bytes = hex::decode(text)
+        .ok()
+        .or_else(|| base64::engine::general_purpose::STANDARD.decode(text).ok())?;
+    let bytes: [u8; 32] = bytes.try_into().ok()?;
+    Some(MasterKey::from_bytes(bytes))
+}
+
+fn load_or_create_key_file(path: &Path) -> Result<MasterKey, CliError> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path).map_err(CliError::io(format!(
+            "cannot read the master key {}",
+            path.display()
+        )))?;
+        return parse_key(text.trim()).ok_or_else(|| {
+            CliError::Config(format!(
+                "{} does not hold a 32-byte key in hex",
+                path.display()
+            ))
+        });
+    }
+    let key = MasterKey::generate();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(CliError::io(format!(
+        "cannot create the master key {}",
+        path.display()
+    )))?;
+    file.write_all(hex::encode(key.as_bytes()).as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .map_err(CliError::io(format!(
+            "cannot write the master key {}",
+            path.display()
+        )))?;
+    tracing::info!(path = %path.display(), "created a new master key; back it up with the database");
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_from_hex_and_base64() {
+        let hex_key = "00".repeat(32);
+        assert!(parse_key(&hex_key).is_some());
+        let b64 = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert_eq!(parse_key(&b64).unwrap().as_bytes(), &[7u8; 32]);
+        assert!(parse_key("abcd").is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_created_key_file_is_private_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let first = load_or_create_key_file(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let second = load_or_create_key_file(&path).unwrap();
+        assert_eq!(first.as_bytes(), second.as_bytes());
+    }
+}

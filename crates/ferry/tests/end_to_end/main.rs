@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `ferry` binary in sandbox mode (ferry + the Google emulator) on
+//! loopback ports chosen at run time, driven over HTTP the way a user or a browser would.
+
+mod support;
+
+mod bad_input;
+mod instances;
+mod refresh;
+mod seed;
