@@ -175,6 +175,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
         data_dir: args.storage.data_dir.display().to_string(),
     };
     let json = serde_json::to_string_pretty(&file).expect("sandbox file serializes");
+    write_private(&args.storage.data_dir.join("sandbox.env"), &shell_exports(&file))?;
     write_private(&sandbox_path, &json)?;
 
     let emulator_task = tokio::spawn(emulator.serve(emulator_listener));
@@ -186,6 +187,22 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
 
 /// On a restart the secrets in `sandbox.json` still work unless someone rotated them; then the
 /// sandbox issues new ones (it is a demo: its secrets live in that file anyway).
+/// `sandbox.env`: the same as `sandbox.json`, for `source` in a shell (the README's walkthrough).
+fn shell_exports(file: &SandboxFile) -> String {
+    let quote = |value: &str| format!("'{}'", value.replace('\'', r"'\''"));
+    [
+        ("FERRY_URL", file.ferry_url.clone()),
+        ("EMULATOR_URL", file.emulator_url.clone()),
+        ("FERRY_AUTH", format!("User {}, Organization {}", file.user_secret, file.organization_secret)),
+        ("GOOGLE_CLIENT_ID", file.oauth_client.client_id.clone()),
+        ("GOOGLE_CLIENT_SECRET", file.oauth_client.client_secret.clone()),
+        ("GOOGLE_REDIRECT_URI", file.oauth_client.redirect_uri.clone()),
+    ]
+    .iter()
+    .map(|(name, value)| format!("export {name}={}\n", quote(value)))
+    .collect()
+}
+
 async fn reuse_or_rotate(
     app: &ferry_app::App,
     previous: Option<&SandboxFile>,
@@ -232,7 +249,7 @@ fn print_banner(file: &SandboxFile, sandbox_path: &Path, startup_ms: u128) {
   OAuth client id    {client_id}
   OAuth client secret {client_secret}
   Redirect URI       {redirect}
-  Everything above is also in {path}
+  Everything above is also in {path} (and, for a shell, in sandbox.env next to it)
 
 Walk the seed with curl:
   AUTH='{auth}'
