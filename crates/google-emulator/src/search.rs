@@ -135,6 +135,19 @@ impl Query {
         })
     }
 
+    /// A Message-ID every match must carry (`rfc822msgid:` at the top level), so a listing can
+    /// look messages up by it instead of scanning the mailbox.
+    pub(crate) fn required_message_id(&self) -> Option<&str> {
+        match &self.root {
+            Node::Term(Term::Rfc822MsgId(id)) => Some(id),
+            Node::And(items) => items.iter().find_map(|n| match n {
+                Node::Term(Term::Rfc822MsgId(id)) => Some(id.as_str()),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+
     pub(crate) fn matches(&self, c: &Candidate<'_>) -> bool {
         eval(&self.root, c)
     }

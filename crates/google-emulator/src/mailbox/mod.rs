@@ -9,7 +9,7 @@ use crate::search::{Candidate, Query};
 use history::{History, HistoryRecord};
 use labels::{LabelColor, LabelDef, LabelType};
 use message::ParsedMessage;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Where mailbox history ids start: above zero so that very old `startHistoryId`s answer 404.
@@ -59,10 +59,13 @@ pub(crate) type Cursor = (i64, u64);
 
 #[derive(Debug)]
 pub(crate) struct Mailbox {
-    messages: HashMap<u64, Entry>,
-    order: BTreeSet<Cursor>,
+    /// Messages in listing order (oldest first), so listings walk them without lookups.
+    messages: BTreeMap<Cursor, Entry>,
+    /// Message id → its internal date (the other half of its key in `messages`).
+    index: HashMap<u64, i64>,
     threads: HashMap<u64, Vec<u64>>,
-    by_message_id: HashMap<String, u64>,
+    /// Lowercased Message-ID header → the messages carrying it.
+    by_message_id: HashMap<String, Vec<u64>>,
     labels: Vec<LabelDef>,
     next_user_label: u64,
     history: History,
@@ -78,8 +81,8 @@ impl Default for Mailbox {
 impl Mailbox {
     pub(crate) fn new() -> Self {
         Self {
-            messages: HashMap::new(),
-            order: BTreeSet::new(),
+            messages: BTreeMap::new(),
+            index: HashMap::new(),
             threads: HashMap::new(),
             by_message_id: HashMap::new(),
             labels: labels::system_labels(),
@@ -106,14 +109,25 @@ impl Mailbox {
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<&Entry> {
-        self.messages.get(&id)
+        let date = self.index.get(&id)?;
+        self.messages.get(&(*date, id))
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Entry> {
+        let date = self.index.get(&id)?;
+        self.messages.get_mut(&(*date, id))
+    }
+
+    /// Ids of the messages whose Message-ID header is `message_id` (any case, no brackets).
+    pub(crate) fn with_message_id(&self, message_id: &str) -> &[u64] {
+        self.by_message_id
+            .get(&message_id.to_lowercase())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Every message, oldest first.
     pub(crate) fn all(&self) -> impl Iterator<Item = &Entry> {
-        self.order
-            .iter()
-            .filter_map(|(_, id)| self.messages.get(id))
+        self.messages.values()
     }
 
     /// The thread a new message joins: the requested one if it exists here, else the thread of a
@@ -125,9 +139,9 @@ impl Mailbox {
             return Some(t);
         }
         msg.thread_refs.iter().rev().find_map(|r| {
-            self.by_message_id
-                .get(&r.to_lowercase())
-                .and_then(|id| self.messages.get(id))
+            self.with_message_id(r)
+                .iter()
+                .find_map(|id| self.get(*id))
                 .map(|e| e.thread_id)
         })
     }
@@ -145,10 +159,13 @@ impl Mailbox {
         let thread_id = thread.unwrap_or(id);
         let history_id = self.history.bump();
         if let Some(mid) = &msg.message_id {
-            self.by_message_id.insert(mid.to_lowercase(), id);
+            self.by_message_id
+                .entry(mid.to_lowercase())
+                .or_default()
+                .push(id);
         }
         self.threads.entry(thread_id).or_default().push(id);
-        self.order.insert((internal_date, id));
+        self.index.insert(id, internal_date);
         self.history.push(HistoryRecord {
             id: history_id,
             message_id: id,
@@ -159,7 +176,7 @@ impl Mailbox {
             labels_added: Vec::new(),
             labels_removed: Vec::new(),
         });
-        self.messages.entry(id).or_insert(Entry {
+        self.messages.entry((internal_date, id)).or_insert(Entry {
             id,
             thread_id,
             msg,
@@ -191,7 +208,11 @@ impl Mailbox {
         add: &[String],
         remove: &[String],
     ) -> Result<&Entry, MailboxError> {
-        let entry = self.messages.get_mut(&id).ok_or(MailboxError::NotFound)?;
+        let date = *self.index.get(&id).ok_or(MailboxError::NotFound)?;
+        let entry = self
+            .messages
+            .get_mut(&(date, id))
+            .ok_or(MailboxError::NotFound)?;
         let mut added = Vec::new();
         let mut removed = Vec::new();
         for l in add {
@@ -220,12 +241,12 @@ impl Mailbox {
                 labels_removed: removed,
             });
         }
-        Ok(&self.messages[&id])
+        self.get(id).ok_or(MailboxError::NotFound)
     }
 
     /// Moves a message to the trash (removing it from the inbox and spam).
     pub(crate) fn trash(&mut self, id: u64) -> Result<&Entry, MailboxError> {
-        let entry = self.messages.get_mut(&id).ok_or(MailboxError::NotFound)?;
+        let entry = self.get_mut(id).ok_or(MailboxError::NotFound)?;
         if !entry.labels.iter().any(|l| l == "TRASH") {
             entry.inbox_before_trash = entry.labels.iter().any(|l| l == "INBOX");
         }
@@ -238,7 +259,7 @@ impl Mailbox {
 
     /// Takes a message out of the trash (back into the inbox if it came from there).
     pub(crate) fn untrash(&mut self, id: u64) -> Result<&Entry, MailboxError> {
-        let entry = self.messages.get(&id).ok_or(MailboxError::NotFound)?;
+        let entry = self.get(id).ok_or(MailboxError::NotFound)?;
         let back_to_inbox = entry.inbox_before_trash && entry.labels.iter().any(|l| l == "TRASH");
         let add: Vec<String> = if back_to_inbox {
             vec!["INBOX".to_string()]
@@ -250,8 +271,11 @@ impl Mailbox {
 
     /// Deletes a message for good; records `messagesDeleted`.
     pub(crate) fn delete(&mut self, id: u64) -> Result<(), MailboxError> {
-        let entry = self.messages.remove(&id).ok_or(MailboxError::NotFound)?;
-        self.order.remove(&(entry.internal_date, id));
+        let date = self.index.remove(&id).ok_or(MailboxError::NotFound)?;
+        let entry = self
+            .messages
+            .remove(&(date, id))
+            .ok_or(MailboxError::NotFound)?;
         if let Some(list) = self.threads.get_mut(&entry.thread_id) {
             list.retain(|m| *m != id);
             if list.is_empty() {
@@ -260,8 +284,11 @@ impl Mailbox {
         }
         if let Some(mid) = &entry.msg.message_id {
             let key = mid.to_lowercase();
-            if self.by_message_id.get(&key) == Some(&id) {
-                self.by_message_id.remove(&key);
+            if let Some(ids) = self.by_message_id.get_mut(&key) {
+                ids.retain(|m| *m != id);
+                if ids.is_empty() {
+                    self.by_message_id.remove(&key);
+                }
             }
         }
         self.drafts.retain(|_, m| *m != id);
@@ -305,25 +332,41 @@ impl Mailbox {
     }
 
     /// Matching messages newest first, starting after `after`, at most `max`; plus the total
-    /// number of matches and whether more follow.
+    /// number of matches and where the next page starts.
     pub(crate) fn list(
         &self,
         filter: &Filter<'_>,
         after: Option<Cursor>,
         max: usize,
     ) -> (Vec<&Entry>, usize, Option<Cursor>) {
+        if let Some(mid) = filter.query.and_then(Query::required_message_id) {
+            let mut candidates: Vec<&Entry> = self
+                .with_message_id(mid)
+                .iter()
+                .filter_map(|id| self.get(*id))
+                .collect();
+            candidates.sort_by_key(|e| std::cmp::Reverse((e.internal_date, e.id)));
+            return self.page(candidates.into_iter(), filter, after, max);
+        }
+        self.page(self.messages.values().rev(), filter, after, max)
+    }
+
+    fn page<'a>(
+        &self,
+        newest_first: impl Iterator<Item = &'a Entry>,
+        filter: &Filter<'_>,
+        after: Option<Cursor>,
+        max: usize,
+    ) -> (Vec<&'a Entry>, usize, Option<Cursor>) {
         let mut page = Vec::new();
         let mut total = 0;
         let mut next = None;
-        for key in self.order.iter().rev() {
-            let Some(e) = self.messages.get(&key.1) else {
-                continue;
-            };
+        for e in newest_first {
             if !self.visible(e, filter) {
                 continue;
             }
             total += 1;
-            if after.is_some_and(|a| *key >= a) {
+            if after.is_some_and(|a| (e.internal_date, e.id) >= a) {
                 continue;
             }
             if page.len() < max {
@@ -344,10 +387,7 @@ impl Mailbox {
     ) -> (Vec<(u64, Cursor)>, usize, Option<Cursor>) {
         let mut seen = std::collections::HashSet::new();
         let mut all = Vec::new();
-        for key in self.order.iter().rev() {
-            let Some(e) = self.messages.get(&key.1) else {
-                continue;
-            };
+        for (key, e) in self.messages.iter().rev() {
             if seen.contains(&e.thread_id) || !self.visible(e, filter) {
                 continue;
             }
@@ -371,7 +411,7 @@ impl Mailbox {
     /// The messages of a thread, oldest first.
     pub(crate) fn thread(&self, thread_id: u64) -> Option<Vec<&Entry>> {
         let ids = self.threads.get(&thread_id)?;
-        let mut entries: Vec<&Entry> = ids.iter().filter_map(|id| self.messages.get(id)).collect();
+        let mut entries: Vec<&Entry> = ids.iter().filter_map(|id| self.get(*id)).collect();
         entries.sort_by_key(|e| (e.internal_date, e.id));
         Some(entries)
     }
