@@ -18,7 +18,7 @@ mod runtime;
 pub use catalog::{Catalog, Connector, DefinitionSource, EndpointRewrites};
 pub use egress::{Credentials, CredentialsError, Egress, EgressConfig};
 pub use error::ConnectorError;
-pub use hooks::{OutgoingMail, compose_message, parse_address_list};
+pub use hooks::{Attachment, MailAddress, OutgoingMail, compose_message, parse_address_list};
 pub use runtime::{
     FormPart, HubBody, HubRequest, HubResponse, InstanceContext, ResolvedOperation, Runtime,
 };

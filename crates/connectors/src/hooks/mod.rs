@@ -38,4 +38,4 @@ pub(crate) fn run(
     }
 }
 
-pub use gmail_send::{OutgoingMail, compose_message, parse_address_list};
+pub use gmail_send::{Attachment, MailAddress, OutgoingMail, compose_message, parse_address_list};
