@@ -13,6 +13,7 @@ mod clock;
 mod config;
 mod control;
 mod demo;
+mod discovery;
 mod error;
 mod faults;
 mod gmail;

@@ -112,6 +112,12 @@ pub(crate) fn router(emu: Emulator) -> Router {
             &format!("{U}/drafts/{{id}}"),
             axum::routing::put(drafts::upload_update_draft),
         )
+        // discovery
+        .route("/$discovery/rest", get(crate::discovery::get_discovery))
+        .route(
+            "/discovery/v1/apis/gmail/v1/rest",
+            get(crate::discovery::get_discovery),
+        )
         // batch
         .route("/batch/gmail/v1", post(batch::post_batch))
         .route("/batch", post(batch::post_batch))

@@ -210,3 +210,70 @@ pub(crate) fn decode_cursor(token: &str) -> Result<crate::mailbox::Cursor, Gmail
 pub(crate) async fn fallback_not_found() -> Response {
     GmailError::not_found().into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every implemented method allows exactly the scopes the discovery document lists for it
+    /// (add-on scopes aside, which the emulator does not issue).
+    #[test]
+    fn method_scopes_match_the_discovery_document() {
+        let doc: serde_json::Value = serde_json::from_str(crate::discovery::GMAIL_V1).unwrap();
+        let table = [
+            ("users.getProfile", Method::GetProfile),
+            ("users.messages.list", Method::ListMetadata),
+            ("users.threads.list", Method::ListMetadata),
+            ("users.history.list", Method::ListMetadata),
+            ("users.messages.get", Method::GetMessage),
+            ("users.threads.get", Method::GetMessage),
+            ("users.messages.attachments.get", Method::GetAttachment),
+            ("users.messages.send", Method::Send),
+            ("users.messages.insert", Method::Insert),
+            ("users.messages.import", Method::Insert),
+            ("users.messages.modify", Method::Modify),
+            ("users.messages.batchModify", Method::Modify),
+            ("users.messages.trash", Method::Modify),
+            ("users.messages.untrash", Method::Modify),
+            ("users.threads.modify", Method::Modify),
+            ("users.threads.trash", Method::Modify),
+            ("users.threads.untrash", Method::Modify),
+            ("users.messages.delete", Method::PermanentDelete),
+            ("users.messages.batchDelete", Method::PermanentDelete),
+            ("users.threads.delete", Method::PermanentDelete),
+            ("users.labels.list", Method::LabelsRead),
+            ("users.labels.get", Method::LabelsRead),
+            ("users.labels.create", Method::LabelsWrite),
+            ("users.labels.update", Method::LabelsWrite),
+            ("users.labels.patch", Method::LabelsWrite),
+            ("users.labels.delete", Method::LabelsWrite),
+            ("users.drafts.list", Method::DraftsRead),
+            ("users.drafts.get", Method::DraftsRead),
+            ("users.drafts.create", Method::DraftsWrite),
+            ("users.drafts.update", Method::DraftsWrite),
+            ("users.drafts.delete", Method::DraftsWrite),
+            ("users.drafts.send", Method::DraftsWrite),
+        ];
+        for (id, method) in table {
+            let mut node = &doc["resources"];
+            let parts: Vec<&str> = id.split('.').collect();
+            for (i, part) in parts.iter().enumerate() {
+                node = if i + 1 == parts.len() {
+                    &node["methods"][part]
+                } else if i == 0 {
+                    &node[part]
+                } else {
+                    &node["resources"][part]
+                };
+            }
+            let listed: Vec<String> = node["scopes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{id} not in the document"))
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .filter(|s| !s.contains("gmail.addons."))
+                .collect();
+            assert_eq!(scopes::bits_of(&listed), method.allowed(), "{id}");
+        }
+    }
+}

@@ -179,17 +179,26 @@ pub(crate) fn split_multipart<'a>(body: &'a [u8], boundary: &str) -> Vec<BodyPar
     parts
 }
 
+/// The first blank line (CRLF or bare LF style): where the headers end and the body starts.
+pub(crate) fn blank_line(bytes: &[u8]) -> Option<(usize, usize)> {
+    let crlf = find(bytes, b"\r\n\r\n", 0).map(|p| (p, p + 4));
+    let lf = find(bytes, b"\n\n", 0).map(|p| (p, p + 2));
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
 fn split_part(content: &[u8]) -> (Vec<(String, String)>, &[u8]) {
     let (head, body) = if content.starts_with(b"\r\n") {
         (&content[..0], &content[2..])
     } else if content.starts_with(b"\n") {
         (&content[..0], &content[1..])
-    } else if let Some(p) = find(content, b"\r\n\r\n", 0) {
-        (&content[..p], &content[p + 4..])
-    } else if let Some(p) = find(content, b"\n\n", 0) {
-        (&content[..p], &content[p + 2..])
     } else {
-        (content, &content[content.len()..])
+        match blank_line(content) {
+            Some((end, start)) => (&content[..end], &content[start..]),
+            None => (content, &content[content.len()..]),
+        }
     };
     let headers = String::from_utf8_lossy(head)
         .lines()
@@ -216,6 +225,17 @@ mod tests {
             boundary_of("multipart/related; boundary=\"xyz\"").as_deref(),
             Some("xyz")
         );
+    }
+
+    #[test]
+    fn lf_part_headers_do_not_swallow_a_crlf_message() {
+        // Google's Python client writes part headers with bare LF around a CRLF message.
+        let body = b"--==b==\nContent-Type: application/json\nMIME-Version: 1.0\n\n{}\n--==b==\nContent-Type: message/rfc822\nContent-Transfer-Encoding: binary\n\nTo: a@x\r\nSubject: s\r\n\r\nhi\r\n\n--==b==--\n";
+        let parts = split_multipart(body, "==b==");
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].1, b"{}");
+        assert_eq!(parts[1].1, b"To: a@x\r\nSubject: s\r\n\r\nhi\r\n");
+        assert_eq!(parts[1].0[0].1, "message/rfc822");
     }
 
     #[test]

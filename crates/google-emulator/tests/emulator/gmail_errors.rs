@@ -187,3 +187,25 @@ async fn unknown_and_malformed_ids() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_gmail_error(&body, 404, "NOT_FOUND", "notFound");
 }
+
+#[tokio::test]
+async fn the_discovery_document_points_at_the_emulator() {
+    let emu = start().await;
+    let base = emu.url();
+    let doc: Value = http()
+        .get(format!("{base}/$discovery/rest?version=v1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["id"], "gmail:v1");
+    assert_eq!(doc["rootUrl"], format!("{base}/"));
+    assert_eq!(doc["mtlsRootUrl"], format!("{base}/"));
+    assert_eq!(doc["baseUrl"], format!("{base}/"));
+    assert_eq!(
+        doc["resources"]["users"]["resources"]["messages"]["methods"]["list"]["path"],
+        "gmail/v1/users/{userId}/messages"
+    );
+}
