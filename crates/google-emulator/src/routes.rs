@@ -4,7 +4,7 @@
 use crate::Emulator;
 use crate::control;
 use crate::gmail::{self, batch, drafts, history, labels, messages, send, threads};
-use crate::oauth::{consent, token};
+use crate::oauth::{consent, token, userinfo};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -149,7 +149,10 @@ pub(crate) fn router(emu: Emulator) -> Router {
         .route(
             "/tokeninfo",
             get(token::get_tokeninfo).post(token::get_tokeninfo),
-        );
+        )
+        // openidconnect.googleapis.com / www.googleapis.com
+        .route("/v1/userinfo", get(userinfo::get_userinfo))
+        .route("/oauth2/v3/userinfo", get(userinfo::get_userinfo));
 
     let control_routes = Router::new()
         .route("/_emulator/state", get(control::get_state))

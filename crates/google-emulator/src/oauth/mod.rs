@@ -5,6 +5,7 @@ pub(crate) mod consent;
 pub(crate) mod pages;
 pub(crate) mod scopes;
 pub(crate) mod token;
+pub(crate) mod userinfo;
 
 use crate::state::Account;
 use scopes::ScopeBits;

@@ -380,3 +380,46 @@ async fn tokeninfo_describes_a_live_token() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn userinfo_tells_who_the_token_belongs_to_within_its_scopes() {
+    let emu = start().await;
+    let base = emu.url();
+    let with_email = access_token(&base, BOB, &["openid", "email", "profile", MAIL]).await;
+    let info: Value = http()
+        .get(format!("{base}/oauth2/v3/userinfo"))
+        .bearer_auth(&with_email)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["email"], BOB);
+    assert_eq!(info["email_verified"], true);
+    assert_eq!(info["name"], "Bob Example");
+    assert!(
+        info["sub"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|c| c.is_ascii_digit())
+    );
+    let mail_only = access_token(&base, BOB, &[MAIL]).await;
+    let info: Value = http()
+        .get(format!("{base}/v1/userinfo"))
+        .bearer_auth(&mail_only)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info.get("email").is_none() && info["sub"].is_string());
+    let resp = http()
+        .get(format!("{base}/v1/userinfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
