@@ -51,6 +51,29 @@ fn denied(flow: &PendingFlow) -> Response {
     redirect_with(&flow.redirect_uri, &pairs)
 }
 
+/// Whether `requested` may be used with a client that registered `registered`: the same string,
+/// or, as Google allows for loopback redirects of installed apps, a registered
+/// `http://127.0.0.1`, `http://[::1]` or `http://localhost` without a port matching any port.
+fn redirect_allowed(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(reg), Ok(req)) = (url::Url::parse(registered), url::Url::parse(requested)) else {
+        return false;
+    };
+    let loopback = matches!(
+        reg.host_str(),
+        Some("127.0.0.1") | Some("[::1]") | Some("localhost")
+    );
+    loopback
+        && reg.scheme() == "http"
+        && reg.port().is_none()
+        && req.scheme() == "http"
+        && req.host_str() == reg.host_str()
+        && req.port().is_some()
+        && (reg.path() == "/" || req.path() == reg.path())
+}
+
 /// `GET /o/oauth2/v2/auth`: validates the request like Google, then shows "Choose an account".
 pub(crate) async fn get_authorize(State(emu): State<Emulator>, uri: Uri) -> Response {
     let shared = emu.shared();
@@ -80,7 +103,11 @@ pub(crate) async fn get_authorize(State(emu): State<Emulator>, uri: Uri) -> Resp
             app,
         );
     };
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|u| redirect_allowed(u, redirect_uri))
+    {
         return error_page(
             400,
             "redirect_uri_mismatch",
@@ -396,4 +423,41 @@ fn finish(emu: &Emulator, flow_id: &str, flow: PendingFlow, app_name: &str) -> R
     pairs.push(("authuser", "0"));
     pairs.push(("prompt", "consent"));
     redirect_with(&flow.redirect_uri, &pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_allowed;
+
+    #[test]
+    fn loopback_redirects_without_a_port_match_any_port() {
+        assert!(redirect_allowed(
+            "http://a.example/cb",
+            "http://a.example/cb"
+        ));
+        assert!(!redirect_allowed(
+            "http://a.example/cb",
+            "http://a.example/cb2"
+        ));
+        assert!(redirect_allowed(
+            "http://127.0.0.1",
+            "http://127.0.0.1:53682/"
+        ));
+        assert!(redirect_allowed(
+            "http://localhost/cb",
+            "http://localhost:8080/cb"
+        ));
+        assert!(!redirect_allowed(
+            "http://localhost/cb",
+            "http://localhost:8080/other"
+        ));
+        assert!(!redirect_allowed(
+            "http://127.0.0.1:9/cb",
+            "http://127.0.0.1:10/cb"
+        ));
+        assert!(!redirect_allowed(
+            "http://127.0.0.1",
+            "http://evil.example:80/"
+        ));
+    }
 }

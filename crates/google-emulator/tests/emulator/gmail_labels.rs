@@ -247,3 +247,58 @@ async fn history_lists_changes_after_a_start_id() {
     let (status, _) = bob.get("history").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn threads_are_modified_trashed_and_deleted_as_a_whole() {
+    let emu = start().await;
+    let base = emu.url();
+    let alice = Gmail::new(&base, ALICE).await;
+    let first = alice
+        .send_raw(format!("From: {ALICE}\r\nTo: {BOB}\r\nSubject: Plan\r\nMessage-ID: <plan-1@example.com>\r\n\r\nStep one").as_bytes())
+        .await;
+    alice
+        .send_raw(format!("From: {ALICE}\r\nTo: {BOB}\r\nSubject: Re: Plan\r\nIn-Reply-To: <plan-1@example.com>\r\n\r\nStep two").as_bytes())
+        .await;
+    let thread = first["threadId"].as_str().unwrap();
+    let (status, modified) = alice
+        .post(
+            &format!("threads/{thread}/modify"),
+            &json!({"addLabelIds": ["STARRED"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{modified}");
+    let messages = modified["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| {
+        m["labelIds"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("STARRED"))
+    }));
+    let (_, trashed) = alice
+        .post(&format!("threads/{thread}/trash"), &json!({}))
+        .await;
+    assert!(
+        trashed["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["labelIds"].as_array().unwrap().contains(&json!("TRASH")))
+    );
+    let (_, listed) = alice.get("threads?q=plan").await;
+    assert!(listed.get("threads").is_none());
+    alice
+        .post(&format!("threads/{thread}/untrash"), &json!({}))
+        .await;
+    let (_, listed) = alice.get("threads?q=plan").await;
+    assert_eq!(listed["threads"][0]["id"], json!(thread));
+    let (status, _) = alice
+        .send_json(Method::DELETE, &format!("threads/{thread}"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        alice.get(&format!("threads/{thread}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert!(alice.search("plan").await.is_empty());
+}
