@@ -38,11 +38,42 @@ pub struct AccountSeed {
 }
 
 /// A registered OAuth client ("Web application" credentials in the Google console).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` prints the secret redacted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthClientSeed {
     pub client_id: String,
     pub client_secret: String,
     pub redirect_uris: Vec<String>,
     pub app_name: String,
     pub verified: bool,
+}
+
+impl std::fmt::Debug for OAuthClientSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClientSeed")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("app_name", &self.app_name)
+            .field("verified", &self.verified)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_client_secret() {
+        let seed = OAuthClientSeed {
+            client_id: "id".into(),
+            client_secret: "very-secret".into(),
+            redirect_uris: vec![],
+            app_name: "App".into(),
+            verified: false,
+        };
+        let printed = format!("{seed:?}");
+        assert!(!printed.contains("very-secret") && printed.contains("[redacted]"));
+    }
 }

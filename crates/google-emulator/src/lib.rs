@@ -38,9 +38,26 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 /// The emulator: cheap to clone (an `Arc` inside), shared by every route.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Emulator {
     shared: Arc<Shared>,
+}
+
+/// Prints no tokens or secrets: only what the emulator hosts.
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut accounts: Vec<String> = read(&self.shared.accounts)
+            .values()
+            .map(|a| a.email.clone())
+            .collect();
+        accounts.sort();
+        let mut clients: Vec<String> = read(&self.shared.clients).keys().cloned().collect();
+        clients.sort();
+        f.debug_struct("Emulator")
+            .field("accounts", &accounts)
+            .field("clients", &clients)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How many calls the token endpoint received, by `grant_type`, successful or not.

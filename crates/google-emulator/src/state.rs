@@ -57,7 +57,6 @@ pub(crate) struct Stored {
     pub labels: Vec<String>,
 }
 
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub access_token_lifetime: Duration,

@@ -138,7 +138,11 @@ pub(crate) async fn gate(
     if user_id != "me" && !user_id.eq_ignore_ascii_case(&account.email) {
         return Err(GmailError::delegation_denied(user_id));
     }
-    match account.faults.take() {
+    let hit = account.faults.take();
+    if let Some(hit) = &hit {
+        tracing::debug!(account = %account.email, fault = ?hit, "injected fault");
+    }
+    match hit {
         Some(FaultHit::Status {
             status,
             retry_after_secs,

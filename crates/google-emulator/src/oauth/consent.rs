@@ -397,6 +397,7 @@ fn finish(emu: &Emulator, flow_id: &str, flow: PendingFlow, app_name: &str) -> R
         );
         scopes
     };
+    tracing::info!(account = %account.email, client_id = %flow.client_id, scopes = %scopes.join(" "), "access granted");
     let alert = crate::demo::security_alert(&account, app_name, shared.now());
     if let Err(e) = shared.store(
         &account,

@@ -185,8 +185,14 @@ pub(crate) async fn post_token(
         )),
     };
     match result {
-        Ok(body) => (StatusCode::OK, no_store(), pretty(&body)).into_response(),
-        Err(e) => e.into_response(),
+        Ok(body) => {
+            tracing::debug!(grant_type = %grant_type, "token issued");
+            (StatusCode::OK, no_store(), pretty(&body)).into_response()
+        }
+        Err(e) => {
+            tracing::debug!(grant_type = %grant_type, error = e.error, "token request refused");
+            e.into_response()
+        }
     }
 }
 
