@@ -2,10 +2,9 @@
 //! (send/insert/import live in `send`).
 
 use super::error::GmailError;
-use super::render::{self, Format, MessageLabels, MessageRef};
+use super::render::{self, EntryRef, Format, MessageLabels};
 use super::{Call, Method, gate, json_body, max_results, message_id};
 use crate::Emulator;
-use crate::ids::format_id;
 use crate::mailbox::{Filter, Mailbox, MailboxError};
 use crate::search::{InvalidQuery, ParseContext, Query};
 use crate::state::{read, write};
@@ -103,9 +102,9 @@ pub(crate) async fn get_profile(
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ListMessagesResponse {
+struct ListMessagesResponse<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    messages: Vec<MessageRef>,
+    messages: Vec<EntryRef<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_page_token: Option<String>,
     result_size_estimate: usize,
@@ -135,17 +134,10 @@ pub(crate) async fn list_messages(
     };
     let (page, total, next) = mailbox.list(&filter, after, max);
     let response = ListMessagesResponse {
-        messages: page
-            .iter()
-            .map(|e| MessageRef {
-                id: format_id(e.id),
-                thread_id: format_id(e.thread_id),
-            })
-            .collect(),
+        messages: page.iter().map(|e| EntryRef::of(e)).collect(),
         next_page_token: next.map(super::encode_cursor),
         result_size_estimate: total,
     };
-    drop(mailbox);
     Ok(call.json(&response))
 }
 

@@ -1,7 +1,6 @@
 //! The JSON shapes of `Message`, `MessagePart` and friends, per `format`.
 
 use super::error::GmailError;
-use crate::ids::format_id;
 use crate::mailbox::Entry;
 use crate::mailbox::message::{Header, Part};
 use base64::Engine;
@@ -49,6 +48,23 @@ pub(crate) struct MessageRef {
     pub thread_id: String,
 }
 
+/// `{id, threadId}` borrowed from a mailbox entry (listings).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EntryRef<'a> {
+    pub id: &'a str,
+    pub thread_id: &'a str,
+}
+
+impl<'a> EntryRef<'a> {
+    pub(crate) fn of(e: &'a Entry) -> Self {
+        Self {
+            id: &e.id_hex,
+            thread_id: &e.thread_hex,
+        }
+    }
+}
+
 /// `{id, threadId, labelIds}`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -62,8 +78,8 @@ pub(crate) struct MessageLabels {
 impl MessageLabels {
     pub(crate) fn of(e: &Entry) -> Self {
         Self {
-            id: format_id(e.id),
-            thread_id: format_id(e.thread_id),
+            id: e.id_hex.clone(),
+            thread_id: e.thread_hex.clone(),
             label_ids: e.labels.clone(),
         }
     }
@@ -84,8 +100,8 @@ pub(crate) enum Payload<'a> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MessageJson<'a> {
-    pub id: String,
-    pub thread_id: String,
+    pub id: &'a str,
+    pub thread_id: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub label_ids: &'a [String],
     pub snippet: &'a str,
@@ -122,8 +138,8 @@ pub(crate) fn message<'a>(
         Format::Minimal | Format::Raw => None,
     };
     MessageJson {
-        id: format_id(e.id),
-        thread_id: format_id(e.thread_id),
+        id: &e.id_hex,
+        thread_id: &e.thread_hex,
         label_ids: &e.labels,
         snippet: &e.msg.snippet,
         payload,

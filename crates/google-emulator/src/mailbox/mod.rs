@@ -20,6 +20,9 @@ const FIRST_HISTORY_ID: u64 = 1000;
 pub(crate) struct Entry {
     pub id: u64,
     pub thread_id: u64,
+    /// `id` and `thread_id` as Gmail prints them, kept so listings do not format them each time.
+    pub id_hex: String,
+    pub thread_hex: String,
     pub msg: Arc<ParsedMessage>,
     pub labels: Vec<String>,
     pub history_id: u64,
@@ -179,6 +182,8 @@ impl Mailbox {
         self.messages.entry((internal_date, id)).or_insert(Entry {
             id,
             thread_id,
+            id_hex: crate::ids::format_id(id),
+            thread_hex: crate::ids::format_id(thread_id),
             msg,
             labels: label_ids,
             history_id,
