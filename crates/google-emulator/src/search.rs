@@ -520,7 +520,8 @@ fn parse_date(v: &str) -> Result<i64, InvalidQuery> {
 
 /// `3d`, `2m`, `1y`, `12h` in ms.
 fn parse_age(v: &str) -> Result<i64, InvalidQuery> {
-    let (num, unit) = v.split_at(v.len().saturating_sub(1));
+    let unit_len = v.chars().next_back().map_or(0, char::len_utf8);
+    let (num, unit) = v.split_at(v.len() - unit_len);
     let n: i64 = num.parse().map_err(|_| invalid(format!("bad age: {v}")))?;
     let unit_ms: i64 = match unit {
         "h" => 3_600_000,
@@ -624,6 +625,48 @@ mod tests {
         assert!(check("it's", &[]));
         assert!(check("", &[]));
         assert!(check("foo:bar OR report", &[]));
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        use rand::Rng;
+        let ctx = ParseContext {
+            me: "me@x",
+            now_millis: 0,
+            label_id: &|_: &str| Some("Label_1".to_string()),
+        };
+        let alphabet: Vec<char> = "ab :-\"(){}ORAND0123456789/é€ \u{0}dmyhkKM<>@."
+            .chars()
+            .collect();
+        let mut rng = rand::rng();
+        let idx = index();
+        for _ in 0..5000 {
+            let len = rng.random_range(0..24);
+            let mut q: String = (0..len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            if rng.random_bool(0.3) {
+                let ops = [
+                    "from:",
+                    "older_than:",
+                    "after:",
+                    "larger:",
+                    "label:",
+                    "is:",
+                    "in:",
+                ];
+                q.insert_str(0, ops[rng.random_range(0..ops.len())]);
+            }
+            if let Ok(query) = Query::parse(&q, &ctx) {
+                query.matches(&Candidate {
+                    search: &idx,
+                    labels: &[],
+                    internal_date: 0,
+                    size: 1,
+                });
+            }
+        }
+        assert!(Query::parse("older_than:3é", &ctx).is_err());
     }
 
     #[test]

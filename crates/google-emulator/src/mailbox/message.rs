@@ -134,6 +134,9 @@ impl ParsedMessage {
 /// Reads the recipients of `raw` the way Gmail's send does before accepting a message.
 pub(crate) fn recipients(raw: &[u8]) -> Option<Recipients> {
     let message = MessageParser::new().parse(raw)?;
+    if message.parts.is_empty() {
+        return None;
+    }
     let mut out = Recipients::default();
     for (name, value) in [
         ("To", message.to()),
@@ -591,6 +594,36 @@ AAECAwQF/w==\r\n\
         assert_eq!(r.invalid_header, Some("Invalid To header"));
         let r = recipients(b"Subject: x\r\n\r\nhi").unwrap();
         assert!(!r.has_any_header);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        let pieces: [&[u8]; 12] = [
+            b"Subject: x\r\n",
+            b"Content-Type: multipart/mixed; boundary=b\r\n",
+            b"--b\r\n",
+            b"--b--\r\n",
+            b"\r\n",
+            b"Content-Transfer-Encoding: base64\r\n",
+            b"=?UTF-8?B?w6k=?=",
+            b"To: a@b, , <>\r\n",
+            b"\xff\xfe\x00",
+            b"Content-Disposition: attachment; filename=\"a\"\r\n",
+            b" folded\r\n",
+            b"body text ",
+        ];
+        for _ in 0..2000 {
+            let mut raw = Vec::new();
+            for _ in 0..rng.random_range(0..16) {
+                raw.extend_from_slice(pieces[rng.random_range(0..pieces.len())]);
+            }
+            if let Ok(m) = ParsedMessage::parse(raw.clone()) {
+                assert_eq!(m.size(), raw.len());
+            }
+            let _ = recipients(&raw);
+        }
     }
 
     #[test]
