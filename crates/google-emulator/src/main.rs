@@ -110,6 +110,22 @@ async fn main() -> std::io::Result<()> {
             "client": client,
         })
     );
-    tokio::signal::ctrl_c().await?;
+    stopped().await?;
     running.shutdown().await
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there is one.
+async fn stopped() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

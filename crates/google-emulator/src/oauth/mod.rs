@@ -2,6 +2,7 @@
 //! tokeninfo endpoints (`oauth2.googleapis.com`), and the grants and tokens they hand out.
 
 pub(crate) mod consent;
+pub(crate) mod id_token;
 pub(crate) mod pages;
 pub(crate) mod scopes;
 pub(crate) mod token;
@@ -53,6 +54,7 @@ pub(crate) struct AuthCode {
     pub scopes: Vec<String>,
     pub account: Arc<Account>,
     pub pkce: Option<Pkce>,
+    pub nonce: Option<String>,
     pub offline: bool,
     pub expires_at: SystemTime,
     /// The grant created when the code was exchanged; set once used.
@@ -91,6 +93,7 @@ pub(crate) struct PendingFlow {
     pub include_granted_scopes: bool,
     pub pkce: Option<Pkce>,
     pub login_hint: Option<String>,
+    pub nonce: Option<String>,
     pub account: Option<Arc<Account>>,
     pub step: Step,
     pub created: SystemTime,

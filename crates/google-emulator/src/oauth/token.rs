@@ -79,6 +79,29 @@ struct TokenResponse {
     refresh_token: Option<String>,
     scope: String,
     token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+/// An ID token when the grant includes `openid`.
+fn id_token_for(
+    emu: &Emulator,
+    grant: &Grant,
+    nonce: Option<&str>,
+    access_token: &str,
+) -> Option<String> {
+    if !super::id_token::wanted(&grant.scopes) {
+        return None;
+    }
+    let client = emu.shared().client(&grant.client_id)?;
+    Some(super::id_token::issue(&super::id_token::IdTokenClaims {
+        client: &client,
+        account: &grant.account,
+        scopes: &grant.scopes,
+        nonce,
+        access_token,
+        now: emu.shared().now(),
+    }))
 }
 
 /// Form body, or JSON body (Google accepts both), merged with the query.
@@ -253,6 +276,7 @@ fn exchange_code(
     }
     let scopes = entry.scopes.clone();
     let offline = entry.offline;
+    let nonce = entry.nonce.clone();
     let grant = Grant {
         account: entry.account.clone(),
         client_id,
@@ -278,12 +302,17 @@ fn exchange_code(
         oauth.refresh.insert(t.clone(), grant_id);
         t
     });
+    let id_token = oauth
+        .grants
+        .get(&grant_id)
+        .and_then(|g| id_token_for(emu, g, nonce.as_deref(), &access_token));
     Ok(TokenResponse {
         access_token,
         expires_in: shared.access_token_lifetime.as_secs(),
         refresh_token,
         scope: scopes.join(" "),
         token_type: "Bearer",
+        id_token,
     })
 }
 
@@ -316,12 +345,17 @@ fn refresh(emu: &Emulator, headers: &HeaderMap, p: &Params) -> Result<TokenRespo
             expires_at: now + shared.access_token_lifetime,
         },
     );
+    let id_token = oauth
+        .grants
+        .get(&grant_id)
+        .and_then(|g| id_token_for(emu, g, None, &access_token));
     Ok(TokenResponse {
         access_token,
         expires_in: shared.access_token_lifetime.as_secs(),
         refresh_token: None,
         scope: scopes,
         token_type: "Bearer",
+        id_token,
     })
 }
 

@@ -166,3 +166,57 @@ async fn malformed_queries_answer_invalid_query() {
         assert_eq!(body["error"]["message"], "Invalid query");
     }
 }
+
+#[tokio::test]
+async fn folders_bcc_and_importance() {
+    let (_emu, gmail, [report, lunch, news]) = mailbox().await;
+    assert_eq!(
+        gmail.search("bcc:bob@example.com").await,
+        vec![news.clone()]
+    );
+    let sent = gmail
+        .send_raw(&simple_mail(
+            BOB,
+            "someone@elsewhere.example",
+            "Outgoing note",
+            "sent text",
+        ))
+        .await;
+    let sent_id = sent["id"].as_str().unwrap().to_string();
+    assert_eq!(gmail.search("in:sent").await, vec![sent_id.clone()]);
+    assert_eq!(
+        gmail.search("to:someone@elsewhere.example in:sent").await,
+        vec![sent_id]
+    );
+    gmail
+        .post(
+            &format!("messages/{lunch}/modify"),
+            &json!({"addLabelIds": ["SPAM"], "removeLabelIds": ["INBOX"]}),
+        )
+        .await;
+    assert_eq!(gmail.search("in:spam").await, vec![lunch.clone()]);
+    assert!(
+        gmail.search("pizza").await.is_empty(),
+        "spam is hidden by default"
+    );
+    let raw = simple_mail(BOB, ALICE, "Unsent thoughts", "draft body");
+    let (status, draft) = gmail
+        .post("drafts", &json!({"message": {"raw": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)}}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        gmail.search("in:drafts").await,
+        vec![draft["message"]["id"].as_str().unwrap().to_string()]
+    );
+    gmail
+        .post(
+            &format!("messages/{report}/modify"),
+            &json!({"addLabelIds": ["IMPORTANT"]}),
+        )
+        .await;
+    assert_eq!(gmail.search("is:important").await, vec![report.clone()]);
+    assert_eq!(
+        gmail.search("label:important -is:starred").await,
+        vec![report]
+    );
+}

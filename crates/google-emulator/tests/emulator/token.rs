@@ -423,3 +423,38 @@ async fn userinfo_tells_who_the_token_belongs_to_within_its_scopes() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn openid_grants_carry_an_id_token_with_googles_claims() {
+    use hmac::{Hmac, Mac};
+    let emu = start().await;
+    let base = emu.url();
+    let redirect = consent(
+        &base,
+        VERIFIED,
+        CAROL,
+        &["openid", "email", MAIL],
+        &[("nonce", "n-0S6")],
+    )
+    .await;
+    let (status, body) = exchange(&base, &query(&redirect, "code").unwrap(), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id_token = body["id_token"].as_str().expect("id_token");
+    let parts: Vec<&str> = id_token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["iss"], "https://accounts.google.com");
+    assert_eq!(claims["aud"], VERIFIED);
+    assert_eq!(claims["email"], CAROL);
+    assert_eq!(claims["nonce"], "n-0S6");
+    assert!(claims["exp"].as_u64().unwrap() > claims["iat"].as_u64().unwrap());
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
+    mac.verify_slice(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap())
+        .unwrap();
+
+    let (_, refreshed) = refresh(&base, body["refresh_token"].as_str().unwrap()).await;
+    assert!(refreshed["id_token"].is_string());
+    let plain = tokens(&base, CAROL, &[MAIL]).await;
+    assert!(plain.get("id_token").is_none());
+}
