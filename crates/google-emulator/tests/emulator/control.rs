@@ -241,3 +241,67 @@ async fn mailbox_contents_and_delivery_over_http() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn serve_runs_on_a_given_listener_and_shutdown_stops_start() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(google_emulator::Emulator::new(config()).serve(listener));
+    let resp = http()
+        .get(format!("http://{addr}/_emulator/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    server.abort();
+
+    let running = start().await;
+    let url = running.url();
+    assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with('/'));
+    assert_eq!(
+        http()
+            .get(format!("{url}/_emulator/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    running.shutdown().await.unwrap();
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{url}/_emulator/health"))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_sends_and_reads_stay_consistent() {
+    let emu = start().await;
+    let base = emu.url();
+    let alice = Gmail::new(&base, ALICE).await;
+    let bob = Gmail::new(&base, BOB).await;
+    let before = bob.list_ids("maxResults=500").await.len();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (alice, bob) = (alice.clone(), bob.clone());
+        tasks.push(tokio::spawn(async move {
+            let sent = alice
+                .send_raw(&simple_mail(ALICE, BOB, &format!("concurrent {i}"), "x"))
+                .await;
+            let _ = bob.get("messages?maxResults=5").await;
+            sent["id"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "every send got its own id");
+    assert_eq!(bob.list_ids("maxResults=500").await.len(), before + 40);
+    assert_eq!(bob.search("subject:concurrent").await.len(), 40);
+}
