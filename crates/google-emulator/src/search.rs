@@ -256,8 +256,7 @@ impl Parser<'_, '_> {
             && self
                 .chars
                 .get(self.pos + n)
-                .is_none_or(|c| c.is_whitespace())
-            && self.chars.len() >= self.pos + n
+                .is_none_or(|c| c.is_whitespace() || matches!(c, '(' | '{' | '"'))
     }
 
     /// A sequence of OR-expressions, ANDed, until `close` (consumed) or the end.
@@ -622,6 +621,8 @@ mod tests {
         assert!(!check("-report", &[]));
         assert!(check("-nothing report", &[]));
         assert!(check("(nothing OR quarterly) (report)", &[]));
+        assert!(check("nothing OR(report)", &[]));
+        assert!(check("ORACLE OR report", &[]));
         assert!(check("it's", &[]));
         assert!(check("", &[]));
         assert!(check("foo:bar OR report", &[]));
