@@ -210,16 +210,25 @@ impl App {
         tokens: TokenSet,
         previous_refresh: Option<&Secret>,
     ) -> OAuthGrant {
-        let lifetime = tokens.expires_in.map(|d| d.as_secs()).unwrap_or_else(|| {
-            def.oauth2()
-                .map(|o| o.default_access_lifetime_seconds)
-                .unwrap_or(3600)
-        });
+        let oauth = def.oauth2();
+        let lifetime_ms = tokens
+            .expires_in
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_else(|| {
+                oauth
+                    .map(|o| o.default_access_lifetime_seconds as i64 * 1000)
+                    .unwrap_or(3_600_000)
+            });
+        let margin_ms = oauth
+            .map(|o| o.refresh_margin_seconds as i64 * 1000)
+            .unwrap_or(300_000);
+        let now = self.now_ms();
         OAuthGrant {
             access_token: tokens.access_token,
             // Providers (Google among them) return no new refresh token on refresh: keep the old one.
             refresh_token: tokens.refresh_token.or_else(|| previous_refresh.cloned()),
-            access_expires_at_ms: Some(self.now_ms() + lifetime as i64 * 1000),
+            access_expires_at_ms: Some(now + lifetime_ms),
+            refresh_due_at_ms: Some(now + (lifetime_ms - margin_ms).max(lifetime_ms / 2)),
             scope: tokens.scope,
         }
     }
@@ -371,6 +380,7 @@ impl App {
                         tracing::warn!(instance_id = %instance.id, error = %error, "could not record the instance's account");
                         return instance;
                     }
+                    self.forget_cached_instances();
                     Instance {
                         account: Some(account.to_owned()),
                         ..instance
@@ -513,6 +523,7 @@ impl App {
                     },
                 )
                 .await?;
+            self.forget_cached_instances();
         }
         let split = split_configuration(def, &configuration);
         let update = InstanceUpdate {
@@ -527,6 +538,7 @@ impl App {
             .update_instance(principal.organization.id, id, &update, self.now_ms())
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no instance {id}")))?;
+        self.forget_cached_instances();
         let updated = if input.code.is_some() {
             self.learn_account(updated).await
         } else {
@@ -549,6 +561,7 @@ impl App {
         if !found {
             return Err(AppError::NotFound(format!("no instance {id}")));
         }
+        self.forget_cached_instances();
         self.get_instance(principal, id).await
     }
 
@@ -563,6 +576,7 @@ impl App {
             .delete_instance(principal.organization.id, id)
             .await?
         {
+            self.forget_cached_instances();
             tracing::info!(instance_id = %id, "instance deleted");
             Ok(())
         } else {

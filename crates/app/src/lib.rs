@@ -5,6 +5,7 @@
 //! cross-process lease, and hub calls through the connector runtime. It depends on the store,
 //! oauth and connectors crates and the model; it knows nothing of HTTP status codes or routes.
 
+mod cache;
 mod clock;
 mod error;
 mod hub;
@@ -61,6 +62,7 @@ struct AppInner {
     clock: Arc<dyn Clock>,
     config: AppConfig,
     refresh_locks: Mutex<HashMap<InstanceId, Arc<tokio::sync::Mutex<()>>>>,
+    cache: cache::AuthCache,
 }
 
 /// What [`App::new`] is built from.
@@ -87,6 +89,7 @@ impl App {
                 clock: parts.clock,
                 config: parts.config,
                 refresh_locks: Mutex::new(HashMap::new()),
+                cache: cache::AuthCache::new(),
             }),
         }
     }
@@ -101,6 +104,11 @@ impl App {
 
     pub fn config(&self) -> &AppConfig {
         &self.inner.config
+    }
+
+    /// Instances changed here: cached copies must not answer the next call.
+    pub(crate) fn forget_cached_instances(&self) {
+        self.inner.cache.forget_instances();
     }
 
     fn now_ms(&self) -> i64 {

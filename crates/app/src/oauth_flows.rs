@@ -308,6 +308,7 @@ impl App {
                 },
             )
             .await?;
+        self.forget_cached_instances();
         let instance = self
             .inner
             .store

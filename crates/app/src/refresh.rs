@@ -52,9 +52,12 @@ impl App {
     }
 
     fn is_fresh(&self, grant: &OAuthGrant, margin_ms: i64) -> bool {
-        grant
-            .access_expires_at_ms
-            .is_none_or(|expires| expires - margin_ms > self.now_ms())
+        let now = self.now_ms();
+        match (grant.refresh_due_at_ms, grant.access_expires_at_ms) {
+            (Some(due), _) => due > now,
+            (None, Some(expires)) => expires - margin_ms > now,
+            (None, None) => true,
+        }
     }
 
     fn refresh_lock(&self, id: InstanceId) -> Arc<tokio::sync::Mutex<()>> {
@@ -221,6 +224,7 @@ impl App {
                     )
                     .await
                     .map_err(|e| CredentialsError::Unavailable(e.to_string()))?;
+                self.forget_cached_instances();
                 if !applied {
                     // A re-authentication landed meanwhile; its grant wins.
                     tracing::info!(instance_id = %id, "grant changed during refresh; keeping the newer one");
@@ -236,6 +240,7 @@ impl App {
                     .mark_needs_reauthentication(id, &reason, instance.grant_version, self.now_ms())
                     .await
                     .map_err(|e| CredentialsError::Unavailable(e.to_string()))?;
+                self.forget_cached_instances();
                 Err(CredentialsError::NeedsReauthentication(reason))
             }
             Err(error) => Err(CredentialsError::Unavailable(error.to_string())),

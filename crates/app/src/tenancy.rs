@@ -96,11 +96,24 @@ impl App {
         let principal = self
             .check_secrets(user, parts.organization.as_ref())
             .await?;
-        let instance = self
-            .inner
-            .store
-            .find_instance_by_token_hash(&secret_hash(element.expose()))
-            .await?
+        let token_hash = secret_hash(element.expose());
+        let instance = match self.inner.cache.instance(&token_hash) {
+            Some(instance) => Some(instance),
+            None => {
+                let found = self
+                    .inner
+                    .store
+                    .find_instance_by_token_hash(&token_hash)
+                    .await?;
+                if let Some(instance) = &found {
+                    self.inner
+                        .cache
+                        .remember_instance(token_hash, instance.clone());
+                }
+                found
+            }
+        };
+        let instance = instance
             .filter(|instance| instance.organization_id == principal.organization.id)
             .ok_or_else(|| {
                 AppError::Unauthenticated(
@@ -115,24 +128,34 @@ impl App {
         user: &Secret,
         organization: Option<&Secret>,
     ) -> Result<Principal, AppError> {
+        let user_hash = secret_hash(user.expose());
+        let organization_hash = organization.map(|o| secret_hash(o.expose()));
+        let cache_key = format!(
+            "{user_hash}:{}",
+            organization_hash.as_deref().unwrap_or_default()
+        );
+        if let Some(principal) = self.inner.cache.principal(&cache_key) {
+            return Ok(principal);
+        }
         let found = self
             .inner
             .store
-            .find_user_by_secret_hash(&secret_hash(user.expose()))
+            .find_user_by_secret_hash(&user_hash)
             .await?
             .ok_or_else(refused)?;
-        if let Some(organization) = organization
-            && !hashes_equal(
-                &secret_hash(organization.expose()),
-                &found.organization_secret_hash,
-            )
+        if let Some(organization_hash) = &organization_hash
+            && !hashes_equal(organization_hash, &found.organization_secret_hash)
         {
             return Err(refused());
         }
-        Ok(Principal {
+        let principal = Principal {
             user: found.user,
             organization: found.organization,
-        })
+        };
+        self.inner
+            .cache
+            .remember_principal(cache_key, principal.clone());
+        Ok(principal)
     }
 
     /// Creates the first organization and user if there is none; `None` when users exist already.
@@ -217,6 +240,7 @@ impl App {
                 &secret_hash(organization_secret.expose()),
             )
             .await?;
+        self.inner.cache.forget_principals();
         Ok(BootstrapSecrets {
             organization,
             user,

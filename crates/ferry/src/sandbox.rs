@@ -175,7 +175,10 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
         data_dir: args.storage.data_dir.display().to_string(),
     };
     let json = serde_json::to_string_pretty(&file).expect("sandbox file serializes");
-    write_private(&args.storage.data_dir.join("sandbox.env"), &shell_exports(&file))?;
+    write_private(
+        &args.storage.data_dir.join("sandbox.env"),
+        &shell_exports(&file),
+    )?;
     write_private(&sandbox_path, &json)?;
 
     let emulator_task = tokio::spawn(emulator.serve(emulator_listener));
@@ -193,10 +196,22 @@ fn shell_exports(file: &SandboxFile) -> String {
     [
         ("FERRY_URL", file.ferry_url.clone()),
         ("EMULATOR_URL", file.emulator_url.clone()),
-        ("FERRY_AUTH", format!("User {}, Organization {}", file.user_secret, file.organization_secret)),
+        (
+            "FERRY_AUTH",
+            format!(
+                "User {}, Organization {}",
+                file.user_secret, file.organization_secret
+            ),
+        ),
         ("GOOGLE_CLIENT_ID", file.oauth_client.client_id.clone()),
-        ("GOOGLE_CLIENT_SECRET", file.oauth_client.client_secret.clone()),
-        ("GOOGLE_REDIRECT_URI", file.oauth_client.redirect_uri.clone()),
+        (
+            "GOOGLE_CLIENT_SECRET",
+            file.oauth_client.client_secret.clone(),
+        ),
+        (
+            "GOOGLE_REDIRECT_URI",
+            file.oauth_client.redirect_uri.clone(),
+        ),
     ]
     .iter()
     .map(|(name, value)| format!("export {name}={}\n", quote(value)))

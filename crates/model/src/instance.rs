@@ -41,6 +41,10 @@ pub struct OAuthGrant {
     pub access_token: Secret,
     pub refresh_token: Option<Secret>,
     pub access_expires_at_ms: Option<i64>,
+    /// When ferry refreshes the access token: the connector's margin before expiry, but never
+    /// earlier than halfway through the token's life (short-lived tokens would otherwise be
+    /// refreshed on every call).
+    pub refresh_due_at_ms: Option<i64>,
     pub scope: Option<String>,
 }
 

@@ -56,7 +56,7 @@ pub struct InstanceFilter {
 }
 
 const INSTANCE_COLUMNS: &str = "id, organization_id, user_id, connector_key, name, tags, configuration, \
-     secret_configuration, token_sealed, access_token_sealed, refresh_token_sealed, access_expires_at, \
+     secret_configuration, token_sealed, access_token_sealed, refresh_token_sealed, access_expires_at, refresh_due_at, \
      granted_scope, account, grant_version, auth_state, auth_state_reason, disabled, external_authentication, \
      created_at, updated_at";
 
@@ -88,6 +88,7 @@ impl Store {
                     .transpose()?
                     .map(Secret::new),
                 access_expires_at_ms: row.try_get("access_expires_at")?,
+                refresh_due_at_ms: row.try_get("refresh_due_at")?,
                 scope: row.try_get("granted_scope")?,
             }),
             None => None,
@@ -128,8 +129,8 @@ impl Store {
             "INSERT INTO instances (organization_id, user_id, connector_key, name, tags, configuration, \
              secret_configuration, token_hash, token_sealed, access_token_sealed, refresh_token_sealed, \
              access_expires_at, granted_scope, grant_version, auth_state, disabled, external_authentication, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, 0, $15, $16, $16) \
+             created_at, updated_at, refresh_due_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, 0, $15, $16, $16, $17) \
              RETURNING id",
         )
         .bind(new.organization_id.0)
@@ -152,6 +153,7 @@ impl Store {
         .bind(new.state.as_str())
         .bind(new.external_authentication)
         .bind(new.now_ms)
+        .bind(grant.and_then(|g| g.refresh_due_at_ms))
         .fetch_one(&self.pool)
         .await
         .map_err(conflict_or("an instance with this token"))?;
@@ -283,7 +285,7 @@ impl Store {
         let grant = update.grant;
         let done = sqlx::query(
             "UPDATE instances SET access_token_sealed = $1, refresh_token_sealed = $2, \
-             access_expires_at = $3, granted_scope = $4, grant_version = grant_version + 1, \
+             access_expires_at = $3, granted_scope = $4, grant_version = grant_version + 1, refresh_due_at = $8, \
              auth_state = 'active', auth_state_reason = NULL, updated_at = $5 \
              WHERE id = $6 AND ($7 IS NULL OR grant_version = $7)",
         )
@@ -302,6 +304,7 @@ impl Store {
         .bind(update.now_ms)
         .bind(id.0)
         .bind(update.expected_version)
+        .bind(grant.refresh_due_at_ms)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

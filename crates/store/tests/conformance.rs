@@ -101,6 +101,7 @@ fn grant(access: &str, refresh: Option<&str>) -> OAuthGrant {
         access_token: Secret::new(access),
         refresh_token: refresh.map(Secret::new),
         access_expires_at_ms: Some(5_000),
+        refresh_due_at_ms: Some(4_000),
         scope: Some("https://mail.google.com/".into()),
     }
 }

@@ -30,6 +30,7 @@ CREATE TABLE instances (
     access_token_sealed BYTEA,
     refresh_token_sealed BYTEA,
     access_expires_at BIGINT,
+    refresh_due_at BIGINT,
     granted_scope TEXT,
     account TEXT,
     grant_version BIGINT NOT NULL DEFAULT 0,

@@ -30,6 +30,7 @@ CREATE TABLE instances (
     access_token_sealed BLOB,
     refresh_token_sealed BLOB,
     access_expires_at BIGINT,
+    refresh_due_at BIGINT,
     granted_scope TEXT,
     account TEXT,
     grant_version BIGINT NOT NULL DEFAULT 0,
