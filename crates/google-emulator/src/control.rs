@@ -323,3 +323,26 @@ pub(crate) async fn deliver_account_message(
 pub(crate) async fn method_not_allowed() -> Response {
     problem(StatusCode::METHOD_NOT_ALLOWED, "accounts cannot be deleted")
 }
+
+#[derive(Deserialize)]
+struct GrantRequest {
+    client_id: String,
+    scopes: Vec<String>,
+}
+
+/// `POST /_emulator/accounts/{email}/grants` `{client_id, scopes}`: a grant as if the user had
+/// consented, with its access and refresh tokens (for scripts and benchmarks, not consent tests).
+pub(crate) async fn create_grant(
+    State(emu): State<Emulator>,
+    Path(email): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let req: GrantRequest = match body(&bytes) {
+        Ok(r) => r,
+        Err(p) => return p.into_response(),
+    };
+    match emu.grant(&email, &req.client_id, &req.scopes) {
+        Ok(issued) => (StatusCode::CREATED, Json(issued)).into_response(),
+        Err(e) => error_response(e),
+    }
+}

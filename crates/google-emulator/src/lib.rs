@@ -29,6 +29,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AccountSeed, EmulatorConfig, OAuthClientSeed};
 pub use error::EmulatorError;
 pub use faults::Fault;
+pub use oauth::token::IssuedGrant;
 
 use serde::Serialize;
 use state::{Shared, StoreOptions, read, write};
@@ -174,6 +175,16 @@ impl Emulator {
 
     /// Every refresh and access token of the account stops working; a refresh answers
     /// `invalid_grant` "Token has been expired or revoked.".
+    /// A grant for `client_id` as if `email` had consented to `scopes`, skipping the consent pages.
+    pub fn grant(
+        &self,
+        email: &str,
+        client_id: &str,
+        scopes: &[String],
+    ) -> Result<IssuedGrant, EmulatorError> {
+        oauth::token::mint_grant(self, email, client_id, scopes)
+    }
+
     pub fn revoke_grants(&self, email: &str) {
         write(&self.shared.oauth).revoke_account(email);
     }

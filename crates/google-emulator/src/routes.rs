@@ -167,6 +167,10 @@ pub(crate) fn router(emu: Emulator) -> Router {
             post(control::expire_account_tokens),
         )
         .route(
+            "/_emulator/accounts/{email}/grants",
+            post(control::create_grant),
+        )
+        .route(
             "/_emulator/accounts/{email}/faults",
             post(control::create_fault).delete(control::delete_faults),
         )

@@ -480,3 +480,63 @@ mod tests {
         );
     }
 }
+
+/// Tokens of a grant made without the consent pages (control API and [`crate::Emulator::grant`]):
+/// for benchmarks and scripts that need a working grant and are not testing consent.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedGrant {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    pub scope: String,
+}
+
+pub(crate) fn mint_grant(
+    emu: &Emulator,
+    email: &str,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<IssuedGrant, crate::EmulatorError> {
+    let shared = emu.shared();
+    let account = shared
+        .account(email)
+        .ok_or_else(|| crate::EmulatorError::UnknownAccount(email.to_owned()))?;
+    if shared.client(client_id).is_none() {
+        return Err(crate::EmulatorError::InvalidField {
+            field: "client_id",
+            message: format!("no registered client {client_id:?}"),
+        });
+    }
+    if scopes.is_empty() || scopes.iter().any(|s| scopes::lookup(s).is_none()) {
+        return Err(crate::EmulatorError::InvalidField {
+            field: "scopes",
+            message: "give one or more known Google scopes".into(),
+        });
+    }
+    let now = shared.now();
+    let mut oauth = write(&shared.oauth);
+    let grant_id = oauth.new_grant(Grant {
+        account,
+        client_id: client_id.to_owned(),
+        bits: scopes::bits_of(scopes),
+        scopes: scopes.to_vec(),
+        offline: true,
+        revoked: false,
+    });
+    let access_token = ids::access_token();
+    oauth.access.insert(
+        access_token.clone(),
+        AccessToken {
+            grant: grant_id,
+            expires_at: now + shared.access_token_lifetime,
+        },
+    );
+    let refresh_token = ids::refresh_token();
+    oauth.refresh.insert(refresh_token.clone(), grant_id);
+    Ok(IssuedGrant {
+        access_token,
+        refresh_token,
+        expires_in: shared.access_token_lifetime.as_secs(),
+        scope: scopes.join(" "),
+    })
+}

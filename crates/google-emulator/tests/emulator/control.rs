@@ -305,3 +305,54 @@ async fn concurrent_sends_and_reads_stay_consistent() {
     assert_eq!(bob.list_ids("maxResults=500").await.len(), before + 40);
     assert_eq!(bob.search("subject:concurrent").await.len(), 40);
 }
+
+#[tokio::test]
+async fn grants_can_be_minted_without_the_consent_pages() {
+    let emu = start().await;
+    let base = emu.url();
+    let (status, issued) = post(
+        &base,
+        &format!("/_emulator/accounts/{ALICE}/grants"),
+        json!({"client_id": VERIFIED, "scopes": [READONLY]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let access = issued["access_token"].as_str().unwrap();
+    let listed = http()
+        .get(format!("{base}/gmail/v1/users/me/messages"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    let (status, refreshed) = refresh(&base, issued["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    // Read-only scope: sending is refused, as for a consented grant.
+    let send = http()
+        .post(format!("{base}/gmail/v1/users/me/messages/send"))
+        .bearer_auth(access)
+        .json(&json!({"raw": URL_SAFE_NO_PAD.encode(b"To: b@example.com\r\n\r\nx")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(send.status(), StatusCode::FORBIDDEN);
+
+    let (status, body) = post(
+        &base,
+        &format!("/_emulator/accounts/{ALICE}/grants"),
+        json!({"client_id": "nobody", "scopes": [MAIL]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("client_id"),
+        "{body}"
+    );
+    let (status, _) = post(
+        &base,
+        "/_emulator/accounts/nobody@example.com/grants",
+        json!({"client_id": VERIFIED, "scopes": [MAIL]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
