@@ -1,0 +1,223 @@
+//! The processes under test: the Google emulator and `ferry serve`, on free loopback ports.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CLIENT_ID: &str = "1042-ferry-sandbox.apps.googleusercontent.com";
+const CLIENT_SECRET: &str = "bench-client-secret";
+const GOOGLE_ORIGINS: [&str; 4] = [
+    "https://accounts.google.com",
+    "https://oauth2.googleapis.com",
+    "https://gmail.googleapis.com",
+    "https://www.googleapis.com",
+];
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_for(url: &str) {
+    let started = Instant::now();
+    while !reqwest::get(url)
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{url} did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    ferry_port: u16,
+}
+
+pub struct Grant {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Emulator {
+    pub async fn start(ferry_bin: &str) -> Emulator {
+        let port = free_port();
+        let ferry_port = free_port();
+        let child = Command::new(ferry_bin)
+            .args([
+                "emulator",
+                "--port",
+                &port.to_string(),
+                "--client-id",
+                CLIENT_ID,
+                "--client-secret",
+                CLIENT_SECRET,
+            ])
+            .args([
+                "--redirect-uri",
+                &format!("http://127.0.0.1:{ferry_port}/oauth/callback"),
+            ])
+            .env("FERRY_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the ferry binary exists (cargo build --release -p ferry)");
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for(&format!("{url}/_emulator/health")).await;
+        Emulator {
+            child,
+            url,
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            ferry_port,
+        }
+    }
+
+    pub async fn mint_grant(&self, account: &str) -> Grant {
+        let issued: Value = reqwest::Client::new()
+            .post(format!("{}/_emulator/accounts/{account}/grants", self.url))
+            .json(&json!({"client_id": self.client_id, "scopes": ["https://mail.google.com/"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Grant {
+            access_token: issued["access_token"].as_str().unwrap().into(),
+            refresh_token: issued["refresh_token"].as_str().unwrap().into(),
+        }
+    }
+
+    fn rewrites(&self) -> String {
+        GOOGLE_ORIGINS
+            .iter()
+            .map(|origin| format!("{origin}={}", self.url))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+pub struct Ferry {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub url: String,
+    pub auth: String,
+}
+
+impl Drop for Ferry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Ferry {
+    fn spawn(ferry_bin: &str, emulator: &Emulator, port: u16, dir: &std::path::Path) -> Child {
+        Command::new(ferry_bin)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir)
+            .args(["--endpoint-rewrite", &emulator.rewrites()])
+            .env("FERRY_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the ferry binary exists")
+    }
+
+    pub async fn start(ferry_bin: &str, emulator: &Emulator) -> Ferry {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Ferry::spawn(ferry_bin, emulator, emulator.ferry_port, dir.path());
+        let stdout = child.stdout.take().unwrap();
+        let mut user = None;
+        let mut organization = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(secret) = line.trim().strip_prefix("User secret:") {
+                user = Some(secret.trim().to_owned());
+            }
+            if let Some(secret) = line.trim().strip_prefix("Organization secret:") {
+                organization = Some(secret.trim().to_owned());
+            }
+            if line.starts_with("ferry ready") {
+                break;
+            }
+        }
+        let url = format!("http://127.0.0.1:{}", emulator.ferry_port);
+        wait_for(&format!("{url}/health")).await;
+        Ferry {
+            child,
+            _dir: dir,
+            url,
+            auth: format!(
+                "User {}, Organization {}",
+                user.expect("secrets printed"),
+                organization.expect("secrets printed")
+            ),
+        }
+    }
+
+    /// Median time from spawning `ferry serve` on a fresh data directory to its first answer.
+    pub async fn measure_startup(ferry_bin: &str, emulator: &Emulator) -> Duration {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let started = Instant::now();
+            let mut child = Ferry::spawn(ferry_bin, emulator, port, dir.path());
+            wait_for(&format!("http://127.0.0.1:{port}/health")).await;
+            times.push(started.elapsed());
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        times.sort();
+        times[times.len() / 2]
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub async fn create_instance(&self, body: Value) -> String {
+        let reply: Value = reqwest::Client::new()
+            .post(format!("{}/elements/api-v2/instances", self.url))
+            .header("Authorization", &self.auth)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        reply["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("instance not created: {reply}"))
+            .to_owned()
+    }
+}
