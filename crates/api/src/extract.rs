@@ -70,7 +70,7 @@ pub(crate) fn authorization_parts(parts: &Parts) -> Result<AuthorizationParts, A
 }
 
 /// A caller authenticated with User and Organization secrets.
-pub(crate) struct Caller(pub Principal);
+pub(crate) struct Caller(pub std::sync::Arc<Principal>);
 
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;

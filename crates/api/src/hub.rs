@@ -3,7 +3,6 @@
 
 use crate::extract::authorization_parts;
 use crate::{ApiError, ApiState};
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -142,7 +141,15 @@ pub(crate) async fn call_hub(
             } else {
                 status
             };
-            let mut response = (status, Json(reply.body)).into_response();
+            let mut response = (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                reply.body,
+            )
+                .into_response();
             if let Some(token) = reply.next_page_token
                 && let Ok(value) = HeaderValue::from_str(&token)
             {

@@ -6,6 +6,7 @@
 use crate::Principal;
 use ferry_model::instance::Instance;
 use moka::sync::Cache;
+use std::sync::Arc;
 use std::time::Duration;
 
 const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
@@ -14,9 +15,9 @@ const CAPACITY: u64 = 100_000;
 
 pub(crate) struct AuthCache {
     /// `user hash` + `:` + `organization hash` (empty when no Organization part) → the caller.
-    principals: Cache<String, Principal>,
+    principals: Cache<String, Arc<Principal>>,
     /// Token hash → instance.
-    instances: Cache<String, Instance>,
+    instances: Cache<String, Arc<Instance>>,
 }
 
 impl AuthCache {
@@ -33,11 +34,11 @@ impl AuthCache {
         }
     }
 
-    pub fn principal(&self, key: &str) -> Option<Principal> {
+    pub fn principal(&self, key: &str) -> Option<Arc<Principal>> {
         self.principals.get(key)
     }
 
-    pub fn remember_principal(&self, key: String, principal: Principal) {
+    pub fn remember_principal(&self, key: String, principal: Arc<Principal>) {
         self.principals.insert(key, principal);
     }
 
@@ -45,11 +46,11 @@ impl AuthCache {
         self.principals.invalidate_all();
     }
 
-    pub fn instance(&self, token_hash: &str) -> Option<Instance> {
+    pub fn instance(&self, token_hash: &str) -> Option<Arc<Instance>> {
         self.instances.get(token_hash)
     }
 
-    pub fn remember_instance(&self, token_hash: String, instance: Instance) {
+    pub fn remember_instance(&self, token_hash: String, instance: Arc<Instance>) {
         self.instances.insert(token_hash, instance);
     }
 

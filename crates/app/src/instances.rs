@@ -366,8 +366,10 @@ impl App {
             .await
         {
             Ok(reply) => match reply
-                .body
-                .pointer(&identity.account)
+                .json()
+                .ok()
+                .as_ref()
+                .and_then(|body| body.pointer(&identity.account))
                 .and_then(|v| v.as_str())
             {
                 Some(account) => {

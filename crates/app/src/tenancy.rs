@@ -7,6 +7,7 @@ use ferry_model::Secret;
 use ferry_model::instance::Instance;
 use ferry_model::tenancy::{Organization, User};
 use ferry_store::NewUser;
+use std::sync::Arc;
 
 /// The parts of an `Authorization` header.
 #[derive(Debug, Default, Clone)]
@@ -75,7 +76,10 @@ fn refused() -> AppError {
 
 impl App {
     /// A platform call: User and Organization secrets are both required.
-    pub async fn authenticate(&self, parts: &AuthorizationParts) -> Result<Principal, AppError> {
+    pub async fn authenticate(
+        &self,
+        parts: &AuthorizationParts,
+    ) -> Result<Arc<Principal>, AppError> {
         let (Some(user), Some(organization)) = (&parts.user, &parts.organization) else {
             return Err(AppError::Unauthenticated(MISSING.into()));
         };
@@ -87,7 +91,7 @@ impl App {
     pub async fn authenticate_hub(
         &self,
         parts: &AuthorizationParts,
-    ) -> Result<(Principal, Instance), AppError> {
+    ) -> Result<(Arc<Principal>, Arc<Instance>), AppError> {
         let (Some(user), Some(element)) = (&parts.user, &parts.element) else {
             return Err(AppError::Unauthenticated(
                 "authentication required: send Authorization: User <user secret>, Organization <organization secret>, Element <instance token>".into(),
@@ -104,7 +108,8 @@ impl App {
                     .inner
                     .store
                     .find_instance_by_token_hash(&token_hash)
-                    .await?;
+                    .await?
+                    .map(Arc::new);
                 if let Some(instance) = &found {
                     self.inner
                         .cache
@@ -127,7 +132,7 @@ impl App {
         &self,
         user: &Secret,
         organization: Option<&Secret>,
-    ) -> Result<Principal, AppError> {
+    ) -> Result<Arc<Principal>, AppError> {
         let user_hash = secret_hash(user.expose());
         let organization_hash = organization.map(|o| secret_hash(o.expose()));
         let cache_key = format!(
@@ -148,10 +153,10 @@ impl App {
         {
             return Err(refused());
         }
-        let principal = Principal {
+        let principal = Arc::new(Principal {
             user: found.user,
             organization: found.organization,
-        };
+        });
         self.inner
             .cache
             .remember_principal(cache_key, principal.clone());

@@ -12,6 +12,7 @@ mod ceql;
 mod egress;
 mod error;
 mod hooks;
+mod response;
 mod routing;
 mod runtime;
 

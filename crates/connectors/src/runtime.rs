@@ -3,7 +3,7 @@
 use crate::catalog::Connector;
 use crate::egress::{Credentials, Egress, VendorRequest, retry_after};
 use crate::routing::PathTemplate;
-use crate::{ConnectorError, ceql, hooks};
+use crate::{ConnectorError, ceql, hooks, response};
 use bytes::Bytes;
 use ferry_model::connector::{
     HttpMethod, ParameterDef, ParameterKind, ParameterLocation, ResourceDef,
@@ -49,10 +49,17 @@ pub struct InstanceContext<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HubResponse {
     pub status: u16,
-    pub body: Value,
+    /// The normalized reply, JSON text (kept as bytes: most replies pass through unparsed).
+    pub body: Bytes,
     /// For `Elements-Next-Page-Token`; present only when more exists.
     pub next_page_token: Option<String>,
     pub operation: String,
+}
+
+impl HubResponse {
+    pub fn json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
 }
 
 /// The operation a method and path name, with the values of its path placeholders.
@@ -117,39 +124,18 @@ impl Runtime {
                 &response.body,
             ));
         }
-        let body: Value = if response.body.is_empty() {
-            Value::Object(Default::default())
-        } else {
-            serde_json::from_slice(&response.body).map_err(|e| ConnectorError::Provider {
+        let shaped = response::shape(response.body, &resource.response).map_err(|e| {
+            ConnectorError::Provider {
                 status: 502,
                 message: format!("the provider's reply is not JSON: {e}"),
-                provider_message: Some(snippet(&response.body)),
+                provider_message: None,
                 retry_after_secs: None,
-            })?
-        };
-        let next_page_token = resource
-            .response
-            .next_page_token
-            .as_ref()
-            .and_then(|pointer| body.pointer(pointer))
-            .and_then(Value::as_str)
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned);
-        let body = match &resource.response.root {
-            Some(root) => match body.pointer(root) {
-                Some(value) => value.clone(),
-                None => resource
-                    .response
-                    .when_missing
-                    .clone()
-                    .unwrap_or(Value::Null),
-            },
-            None => body,
-        };
+            }
+        })?;
         Ok(HubResponse {
             status: response.status.as_u16(),
-            body,
-            next_page_token,
+            body: shaped.body,
+            next_page_token: shaped.next_page_token,
             operation: resource.operation.clone(),
         })
     }
