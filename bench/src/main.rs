@@ -3,18 +3,24 @@
 //! through the API, drives both with `wrk` and prints medians of several runs as a Markdown table.
 //! Nothing leaves loopback. Run it with `bench/run.sh`, which builds and installs what it needs.
 
+mod forwarder;
 mod load;
 mod processes;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use load::{Load, median};
 use processes::{Emulator, Ferry};
 use serde_json::json;
 use std::time::Duration;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Measure ferry against the machine and against calling the provider directly")]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The ferry binary to measure.
     #[arg(long, env = "FERRY_BIN", default_value = "target/release/ferry")]
     ferry: String,
@@ -26,11 +32,33 @@ struct Args {
     runs: usize,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Run the minimal forwarder (used by the benchmark itself, as a separate process).
+    Forward {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        upstream: String,
+        #[arg(long)]
+        authorization: String,
+    },
+}
+
 const ACCOUNT: &str = "ada@example.com";
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if let Some(Command::Forward {
+        port,
+        upstream,
+        authorization,
+    }) = args.command
+    {
+        forwarder::serve(port, upstream, authorization).await;
+        return;
+    }
     let emulator = Emulator::start(&args.ferry).await;
     let startup = Ferry::measure_startup(&args.ferry, &emulator).await;
     let ferry = Ferry::start(&args.ferry, &emulator).await;
@@ -55,6 +83,11 @@ async fn main() {
         url: format!("{}/gmail/v1/users/me/messages", emulator.url),
         authorization: format!("Bearer {}", grant.access_token),
     };
+    let forwarder = processes::Forwarder::start(&direct.url, &direct.authorization).await;
+    let through_forwarder = Load {
+        url: forwarder.url.clone(),
+        authorization: String::new(),
+    };
     let through_ferry = Load {
         url: format!("{}/elements/api-v2/messages", ferry.url),
         authorization: format!("{}, Element {token}", ferry.auth),
@@ -66,28 +99,34 @@ async fn main() {
         args.runs, args.duration
     );
     println!(
-        "| concurrency | direct req/s | ferry req/s | ferry/direct | direct p50 | ferry p50 | added p50 |"
+        "The forwarder is the same hop with nothing else: the practical limit of any proxy here.\n"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| concurrency | direct req/s | forwarder req/s | ferry req/s | ferry/direct | ferry/forwarder | direct p50 | forwarder p50 | ferry p50 | ferry added p50 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for concurrency in [1, 32] {
         let mut direct_runs = Vec::new();
+        let mut forwarder_runs = Vec::new();
         let mut ferry_runs = Vec::new();
         for _ in 0..args.runs {
             direct_runs.push(direct.run(concurrency, duration));
+            forwarder_runs.push(through_forwarder.run(concurrency, duration));
             ferry_runs.push(through_ferry.run(concurrency, duration));
         }
-        let d_rps = median(direct_runs.iter().map(|r| r.requests_per_second));
-        let f_rps = median(ferry_runs.iter().map(|r| r.requests_per_second));
-        let d_p50 = median(direct_runs.iter().map(|r| r.p50_us));
-        let f_p50 = median(ferry_runs.iter().map(|r| r.p50_us));
+        let rps = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.requests_per_second));
+        let p50 = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.p50_us));
         println!(
-            "| {concurrency} | {} | {} | {:.0}% | {:.0} µs | {:.0} µs | {:.0} µs |",
+            "| {concurrency} | {} | {} | {} | {:.0}% | {:.0}% | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
             load::spread(direct_runs.iter().map(|r| r.requests_per_second)),
+            load::spread(forwarder_runs.iter().map(|r| r.requests_per_second)),
             load::spread(ferry_runs.iter().map(|r| r.requests_per_second)),
-            100.0 * f_rps / d_rps,
-            d_p50,
-            f_p50,
-            f_p50 - d_p50,
+            100.0 * rps(&ferry_runs) / rps(&direct_runs),
+            100.0 * rps(&ferry_runs) / rps(&forwarder_runs),
+            p50(&direct_runs),
+            p50(&forwarder_runs),
+            p50(&ferry_runs),
+            p50(&ferry_runs) - p50(&direct_runs),
         );
     }
     println!();

@@ -221,3 +221,36 @@ impl Ferry {
             .to_owned()
     }
 }
+
+pub struct Forwarder {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Forwarder {
+    pub async fn start(upstream: &str, authorization: &str) -> Forwarder {
+        let port = free_port();
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "forward",
+                "--port",
+                &port.to_string(),
+                "--upstream",
+                upstream,
+                "--authorization",
+                authorization,
+            ])
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}/");
+        wait_for(&url).await;
+        Forwarder { child, url }
+    }
+}
