@@ -35,3 +35,19 @@ numeric_id!(
     /// A connector instance ("element instance" on the wire).
     InstanceId
 );
+numeric_id!(
+    /// A flow template ("formula" on the wire).
+    FlowId
+);
+numeric_id!(
+    /// A flow bound to instances and values ("formula instance").
+    FlowInstanceId
+);
+numeric_id!(
+    /// One run of a flow instance.
+    ExecutionId
+);
+numeric_id!(
+    /// One step run inside an execution.
+    StepExecutionId
+);

@@ -1,13 +1,17 @@
 //! ferry-model: the shared vocabulary of ferry — typed ids, the [`Secret`] wrapper, connector and
 //! provider definitions as they are written in `connectors/` and `providers/`, and the records the
-//! store keeps (organizations, users, instances). It is pure data: no I/O, no clock, no HTTP; every
+//! store keeps (organizations, users, instances, flows and executions). It is pure data: no I/O, no clock, no HTTP; every
 //! other ferry crate may depend on it and it depends on no ferry crate.
 
 pub mod connector;
+pub mod execution;
+pub mod flow;
 mod ids;
 pub mod instance;
 mod secret;
 pub mod tenancy;
 
-pub use ids::{InstanceId, OrganizationId, UserId};
+pub use ids::{
+    ExecutionId, FlowId, FlowInstanceId, InstanceId, OrganizationId, StepExecutionId, UserId,
+};
 pub use secret::Secret;
