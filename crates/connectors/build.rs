@@ -1,5 +1,6 @@
-//! Embeds the definition folders (`providers/`, `connectors/<key>/connector.yaml`) in the binary,
-//! so ferry runs from one file; the list is regenerated whenever a definition changes.
+//! Embeds the definition folders (`providers/`, `connectors/<key>/connector.yaml` and its optional
+//! `schemas.yaml`) in the binary, so ferry runs from one file; the list is regenerated whenever a
+//! definition changes.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,11 @@ fn main() {
         yaml_files(&base, depth, &mut files);
         generated.push_str(&format!("pub static {name}: &[(&str, &str)] = &[\n"));
         for file in files {
-            if depth > 0 && file.file_name().is_some_and(|n| n != "connector.yaml") {
+            if depth > 0
+                && file
+                    .file_name()
+                    .is_some_and(|n| n != "connector.yaml" && n != "schemas.yaml")
+            {
                 continue;
             }
             println!("cargo:rerun-if-changed={}", file.display());

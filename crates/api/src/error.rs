@@ -88,6 +88,12 @@ impl From<AppError> for ApiError {
                     message,
                 )
             },
+            AppError::RateLimited {
+                retry_after_secs, ..
+            } => ApiError {
+                retry_after_secs: Some(retry_after_secs),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
             AppError::Unavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }

@@ -35,6 +35,12 @@ pub enum AppError {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// ferry holds the call back to stay under the provider's quota; retry after the given time.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -79,6 +85,14 @@ impl From<ConnectorError> for AppError {
                 AppError::InvalidInput { field, message }
             }
             ConnectorError::NoSuchOperation { .. } => AppError::NotFound(error.to_string()),
+            ConnectorError::NotFound { message } => AppError::NotFound(message),
+            ConnectorError::RateLimited {
+                message,
+                retry_after_secs,
+            } => AppError::RateLimited {
+                message,
+                retry_after_secs,
+            },
             ConnectorError::PayloadTooLarge { .. } => AppError::PayloadTooLarge(error.to_string()),
             ConnectorError::Provider {
                 status,

@@ -37,6 +37,7 @@ impl App {
         let connector = self.connector(&instance.connector_key)?;
         let credentials = self.credentials_for(instance);
         let context = InstanceContext {
+            instance_id: Some(instance.id.0),
             account: instance.account.as_deref(),
             configuration: Some(&instance.configuration),
         };

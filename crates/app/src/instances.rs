@@ -356,6 +356,7 @@ impl App {
         };
         let credentials = self.credentials_for(&instance);
         let context = ferry_connectors::InstanceContext {
+            instance_id: Some(instance.id.0),
             account: None,
             configuration: Some(&instance.configuration),
         };

@@ -1,12 +1,14 @@
 //! Loading connector definitions: YAML → provider deep merge → strict typed parse → semantic checks
 //! → endpoint rewrites. Every error names the file and the field.
 
-use crate::hooks;
+use crate::body_schema::BodySchema;
+use crate::hooks::{self, Stage};
 use crate::routing::PathTemplate;
 use crate::{ConnectorError, ceql};
 use ferry_model::connector::{
     AuthDef, ConnectorDef, ParameterKind, ParameterLocation, ProviderDef, ResourceDef,
 };
+use regex::Regex;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -82,11 +84,13 @@ impl EndpointRewrites {
     }
 }
 
-/// A loaded connector: its definition plus the compiled routes of its operations.
+/// A loaded connector: its definition plus what its operations need compiled once.
 #[derive(Debug)]
 pub struct Connector {
     pub def: ConnectorDef,
     pub(crate) routes: Vec<(PathTemplate, usize)>,
+    /// One per resource, in the order of `def.resources`.
+    pub(crate) compiled: Vec<CompiledOperation>,
 }
 
 impl Connector {
@@ -96,6 +100,30 @@ impl Connector {
 
     pub fn operation(&self, operation: &str) -> Option<&ResourceDef> {
         self.def.resources.iter().find(|r| r.operation == operation)
+    }
+
+    pub(crate) fn operation_index(&self, operation: &str) -> Option<usize> {
+        self.def
+            .resources
+            .iter()
+            .position(|r| r.operation == operation)
+    }
+}
+
+/// An operation's vendor path, parameter patterns and body schema, compiled at load time.
+#[derive(Debug)]
+pub(crate) struct CompiledOperation {
+    pub vendor_path: PathTemplate,
+    patterns: Vec<(String, Regex)>,
+    pub body_schema: Option<BodySchema>,
+}
+
+impl CompiledOperation {
+    pub(crate) fn pattern(&self, parameter: &str) -> Option<&Regex> {
+        self.patterns
+            .iter()
+            .find(|(name, _)| name == parameter)
+            .map(|(_, regex)| regex)
     }
 }
 
@@ -141,8 +169,16 @@ impl Catalog {
         }
         let mut catalog = Catalog::default();
         let mut ids = BTreeMap::new();
-        for source in connectors {
-            let connector = load_connector(source, &provider_defs, rewrites)?;
+        let (schema_files, definitions): (Vec<_>, Vec<_>) = connectors
+            .iter()
+            .partition(|source| source.location.ends_with("/schemas.yaml"));
+        for source in definitions {
+            let folder = source.location.rsplit_once('/').map(|(folder, _)| folder);
+            let schemas = schema_files
+                .iter()
+                .find(|s| s.location.rsplit_once('/').map(|(f, _)| f) == folder)
+                .copied();
+            let connector = load_connector(source, schemas, &provider_defs, rewrites)?;
             if let Some(other) = ids.insert(connector.def.id, connector.def.key.clone()) {
                 return Err(invalid(
                     &source.location,
@@ -231,11 +267,15 @@ fn deep_merge(base: &Value, over: &Value) -> Value {
 
 fn load_connector(
     source: &DefinitionSource,
+    schemas: Option<&DefinitionSource>,
     providers: &BTreeMap<String, ProviderDef>,
     rewrites: &EndpointRewrites,
 ) -> Result<Connector, ConnectorError> {
     let location = source.location.as_str();
     let mut value = parse_yaml(source)?;
+    if let Some(schemas) = schemas {
+        merge_schema_file(&mut value, schemas, location)?;
+    }
     if let Some(provider_key) = value.get("provider").and_then(Value::as_str) {
         let provider = providers.get(provider_key).ok_or_else(|| {
             invalid(
@@ -261,14 +301,91 @@ fn load_connector(
     validate(location, &def)?;
     apply_rewrites(&mut def, rewrites);
     let mut routes = Vec::with_capacity(def.resources.len());
+    let mut compiled = Vec::with_capacity(def.resources.len());
     for (index, resource) in def.resources.iter().enumerate() {
         let template = PathTemplate::parse(&resource.path)
             .map_err(|e| invalid(location, &format!("resources[{index}].path"), &e))?;
         routes.push((template, index));
+        compiled.push(compile_operation(location, index, resource, &def.schemas)?);
     }
     // Literal segments outrank placeholders: `/messages/multiple` before `/messages/{id}`.
     routes.sort_by(|(a, _), (b, _)| a.specificity().cmp(&b.specificity()).reverse());
-    Ok(Connector { def, routes })
+    Ok(Connector {
+        def,
+        routes,
+        compiled,
+    })
+}
+
+/// Adds the named schemas of a folder's `schemas.yaml` to the definition's own.
+fn merge_schema_file(
+    definition: &mut Value,
+    schemas: &DefinitionSource,
+    location: &str,
+) -> Result<(), ConnectorError> {
+    let Value::Object(named) = parse_yaml(schemas)? else {
+        return Err(invalid(
+            &schemas.location,
+            "(top level)",
+            "must map schema names to schemas",
+        ));
+    };
+    let fields = definition
+        .as_object_mut()
+        .ok_or_else(|| invalid(location, "(top level)", "must be a mapping"))?;
+    let own = fields
+        .entry("schemas")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Value::Object(own) = own else {
+        return Err(invalid(location, "schemas", "must be a mapping"));
+    };
+    for (name, schema) in named {
+        if own.contains_key(&name) {
+            return Err(invalid(
+                &schemas.location,
+                &name,
+                "is also defined in the connector's own schemas",
+            ));
+        }
+        own.insert(name, schema);
+    }
+    Ok(())
+}
+
+fn compile_operation(
+    location: &str,
+    index: usize,
+    resource: &ResourceDef,
+    schemas: &BTreeMap<String, Value>,
+) -> Result<CompiledOperation, ConnectorError> {
+    let at = |field: &str| format!("resources[{index}].{field}");
+    let vendor_path = PathTemplate::parse(&resource.vendor.path)
+        .map_err(|e| invalid(location, &at("vendor.path"), &e))?;
+    let mut patterns = Vec::new();
+    for (p_index, parameter) in resource.parameters.iter().enumerate() {
+        if let Some(pattern) = &parameter.pattern {
+            let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                invalid(
+                    location,
+                    &at(&format!("parameters[{p_index}].pattern")),
+                    &e.to_string(),
+                )
+            })?;
+            patterns.push((parameter.name.clone(), regex));
+        }
+    }
+    let body_schema = resource
+        .request_body
+        .as_ref()
+        .and_then(|body| body.schema.as_ref())
+        .map(|schema| BodySchema::compile(schema, schemas))
+        .transpose()
+        .map_err(|e| invalid(location, &at("request_body.schema"), &e))?;
+    Ok(CompiledOperation {
+        vendor_path,
+        patterns,
+        body_schema,
+    })
 }
 
 fn apply_rewrites(def: &mut ConnectorDef, rewrites: &EndpointRewrites) {
@@ -450,16 +567,26 @@ fn validate(location: &str, def: &ConnectorDef) -> Result<(), ConnectorError> {
                 ));
             }
         }
-        if let Some(hook) = &resource.hook
-            && !hooks::exists(hook)
+        for (stage_name, hook) in resource.hooks.named() {
+            let stage = Stage::from_name(stage_name);
+            if !hooks::exists(stage, hook) {
+                return Err(invalid(
+                    location,
+                    &at(&format!("hooks.{stage_name}")),
+                    &format!(
+                        "unknown {stage_name} hook {hook:?} (known: {})",
+                        hooks::names(stage).join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(split) = &resource.vendor.split
+            && split.max_items == 0
         {
             return Err(invalid(
                 location,
-                &at("hook"),
-                &format!(
-                    "unknown hook {hook:?} (known: {})",
-                    hooks::names().join(", ")
-                ),
+                &at("vendor.split.max_items"),
+                "must be at least 1",
             ));
         }
         if let Some(root) = &resource.response.root {
@@ -468,6 +595,15 @@ fn validate(location: &str, def: &ConnectorDef) -> Result<(), ConnectorError> {
         if let Some(token) = &resource.response.next_page_token {
             check_pointer(location, &at("response.next_page_token"), token)?;
         }
+    }
+    if let Some(quota) = &def.quota
+        && quota.units_per_minute == 0
+    {
+        return Err(invalid(
+            location,
+            "quota.units_per_minute",
+            "must be at least 1",
+        ));
     }
     if let Some(identity) = &def.identity {
         if !operations.contains(identity.operation.as_str()) {
@@ -595,8 +731,26 @@ mod tests {
                 "path placeholder {id}",
             ),
             (
-                ONE_RESOURCE.replace("vendor:", "hook: nope.hook\n    vendor:"),
-                "unknown hook \"nope.hook\"",
+                ONE_RESOURCE.replace("vendor:", "hooks: {request: nope.hook}\n    vendor:"),
+                "unknown request hook \"nope.hook\"",
+            ),
+            (
+                ONE_RESOURCE.replace("vendor:", "hooks: {response: gmail.send_message}\n    vendor:"),
+                "resources[0].hooks.response",
+            ),
+            (
+                ONE_RESOURCE.replace(
+                    "required: true}",
+                    "required: true, pattern: '[a-f'}",
+                ),
+                "resources[0].parameters[0].pattern",
+            ),
+            (
+                ONE_RESOURCE.replace(
+                    "summary: s\n",
+                    "summary: s\n    request_body: {content: [application/json], schema: {$ref: '#/schemas/Nope'}}\n",
+                ),
+                "resources[0].request_body.schema",
             ),
             (
                 format!("{ONE_RESOURCE}    response: {{root: messages}}\n"),
@@ -618,6 +772,46 @@ mod tests {
                 "expected {expected:?} in {message:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_folders_schemas_file_joins_the_definitions_schemas() {
+        let schemas = |text: &str| DefinitionSource {
+            location: "connectors/acme/schemas.yaml".into(),
+            text: text.into(),
+        };
+        let body = ONE_RESOURCE.replace(
+            "summary: s\n",
+            "summary: s\n    request_body: {content: [application/json], schema: {$ref: '#/schemas/Thing'}}\n",
+        );
+        let catalog = Catalog::from_sources(
+            &[provider()],
+            &[
+                connector(&body),
+                schemas("Thing: {type: object, required: [name]}\n"),
+            ],
+            &EndpointRewrites::new(),
+        )
+        .unwrap();
+        assert!(
+            catalog
+                .get("acme")
+                .unwrap()
+                .def
+                .schemas
+                .contains_key("Thing")
+        );
+        let twice = Catalog::from_sources(
+            &[provider()],
+            &[
+                connector(&format!("{body}schemas: {{Thing: {{type: object}}}}\n")),
+                schemas("Thing: {type: object}\n"),
+            ],
+            &EndpointRewrites::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(twice.contains("schemas.yaml: Thing"), "{twice}");
     }
 
     #[test]

@@ -21,6 +21,17 @@ pub enum ConnectorError {
         message: String,
     },
 
+    /// The path names an object that cannot exist (e.g. a malformed id).
+    #[error("{message}")]
+    NotFound { message: String },
+
+    /// ferry's own pacing under the vendor's quota would have to wait too long.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
+
     #[error("{what} is {actual} bytes, over the limit of {limit} bytes")]
     PayloadTooLarge {
         what: String,

@@ -2,24 +2,31 @@
 //! vendor. It owns the definition format's loading (YAML folders embedded in the binary or read from
 //! a directory, provider inheritance by deep merge, strict validation with errors naming file and
 //! field, endpoint rewrites that point a provider at a local emulator), the routing of normalized
-//! paths, the one outbound HTTP layer (timeouts, retries honouring `Retry-After`, token injection,
-//! refresh-and-retry once on 401), and the named hooks for what data cannot express (Gmail's MIME
-//! building). It depends on `ferry-model` only; tokens come through the [`Credentials`] trait that
+//! paths, the checks every call passes before the vendor sees it (path patterns, query parameters,
+//! JSON Schemas of bodies), pacing under a vendor's unit quota, the one outbound HTTP layer
+//! (timeouts, retries honouring `Retry-After`, token injection, refresh-and-retry once on 401), and
+//! the named hooks for what data cannot express (Gmail's MIME building, replies, label names,
+//! the readable message view). It depends on `ferry-model` only; tokens come through the [`Credentials`] trait that
 //! the application layer implements.
 
+mod body_schema;
 mod catalog;
 mod ceql;
 mod egress;
 mod error;
 mod hooks;
+mod mapping;
+mod quota;
 mod response;
 mod routing;
 mod runtime;
+mod vendor_errors;
 
 pub use catalog::{Catalog, Connector, DefinitionSource, EndpointRewrites};
 pub use egress::{Credentials, CredentialsError, Egress, EgressConfig};
 pub use error::ConnectorError;
 pub use hooks::{Attachment, MailAddress, OutgoingMail, compose_message, parse_address_list};
+pub use quota::{MonotonicClock, QuotaClock, QuotaDecision, QuotaLimiter};
 pub use runtime::{
     FormPart, HubBody, HubRequest, HubResponse, InstanceContext, ResolvedOperation, Runtime,
 };

@@ -1,15 +1,23 @@
 //! A normalized call (`GET /messages?pageSize=5`) → the vendor call → the normalized reply.
+//!
+//! The order is fixed, so every operation fails the same way: the path values are checked (404),
+//! then the query and the JSON body (400 naming the field), then the `before` hooks (which may read
+//! the vendor), then the vendor request is built (mapping or a `request` hook; 413 for what the
+//! vendor would refuse as too large), paced under the vendor's quota, sent through [`Egress`],
+//! and the reply is cut at `response.root` and reshaped by a `response` hook.
 
-use crate::catalog::Connector;
-use crate::egress::{Credentials, Egress, VendorRequest, retry_after};
-use crate::routing::PathTemplate;
-use crate::{ConnectorError, ceql, hooks, response};
+use crate::ConnectorError;
+use crate::catalog::{CompiledOperation, Connector};
+use crate::egress::{Credentials, Egress, VendorRequest};
+use crate::hooks::{self, HookContext};
+use crate::quota::{QuotaDecision, QuotaLimiter};
+use crate::vendor_errors::{provider_error, snippet};
+use crate::{mapping, response};
 use bytes::Bytes;
-use ferry_model::connector::{
-    HttpMethod, ParameterDef, ParameterKind, ParameterLocation, ResourceDef,
-};
+use ferry_model::connector::{HttpMethod, QuotaScope, ResourceDef};
 use reqwest::Method;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A call to an instance's normalized API, from the HTTP edge or a flow step.
@@ -41,6 +49,8 @@ pub struct FormPart {
 /// What the instance is, as far as a call needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceContext<'a> {
+    /// ferry's id of the instance, when it has one.
+    pub instance_id: Option<i64>,
     /// The provider account (Gmail: its address), once known.
     pub account: Option<&'a str>,
     pub configuration: Option<&'a BTreeMap<String, String>>,
@@ -67,16 +77,29 @@ impl HubResponse {
 pub struct ResolvedOperation<'c> {
     pub resource: &'c ResourceDef,
     pub path_values: Vec<(String, String)>,
+    pub(crate) index: usize,
+}
+
+/// The vendor's successful answer to one call, unparsed.
+struct VendorReply {
+    status: u16,
+    body: Bytes,
 }
 
 #[derive(Clone)]
 pub struct Runtime {
     egress: Egress,
+    quota: QuotaLimiter,
 }
 
 impl Runtime {
     pub fn new(egress: Egress) -> Self {
-        Runtime { egress }
+        Runtime::with_quota(egress, QuotaLimiter::default())
+    }
+
+    /// A runtime whose quota pacing uses `quota` (tests give it a fake clock).
+    pub fn with_quota(egress: Egress, quota: QuotaLimiter) -> Self {
+        Runtime { egress, quota }
     }
 
     /// Finds the operation for a method and normalized path.
@@ -93,6 +116,7 @@ impl Runtime {
                     return Ok(ResolvedOperation {
                         resource,
                         path_values,
+                        index: *index,
                     });
                 }
             }
@@ -104,48 +128,89 @@ impl Runtime {
         })
     }
 
-    pub async fn invoke(
+    pub async fn invoke<C: Credentials>(
         &self,
         connector: &Connector,
         instance: &InstanceContext<'_>,
-        credentials: &impl Credentials,
+        credentials: &C,
         request: &HubRequest,
     ) -> Result<HubResponse, ConnectorError> {
-        let ResolvedOperation {
-            resource,
-            path_values,
-        } = self.resolve(connector, request.method, &request.path)?;
-        let vendor = build_vendor_request(connector, resource, &path_values, instance, request)?;
-        let response = self.egress.send(&vendor, credentials).await?;
-        if !response.status.is_success() {
-            return Err(provider_error(
-                response.status.as_u16(),
-                &response.headers,
-                &response.body,
-            ));
+        let resolved = self.resolve(connector, request.method, &request.path)?;
+        let resource = resolved.resource;
+        let compiled = &connector.compiled[resolved.index];
+        let path_values = resolved.path_values;
+        mapping::check_path_values(resource, compiled, &path_values)?;
+        mapping::vendor_query(resource, compiled, &request.query)?;
+        if let (HubBody::Json(body), Some(schema)) = (&request.body, &compiled.body_schema) {
+            schema.check(body)?;
         }
-        let shaped = response::shape(response.body, &resource.response).map_err(|e| {
-            ConnectorError::Provider {
-                status: 502,
-                message: format!("the provider's reply is not JSON: {e}"),
-                provider_message: None,
-                retry_after_secs: None,
+        let context = HookContext {
+            runtime: self,
+            connector,
+            instance,
+            credentials,
+            path_values: &path_values,
+        };
+        let mut request = Cow::Borrowed(request);
+        for name in &resource.hooks.before {
+            hooks::run_before(name, &context, request.to_mut()).await?;
+        }
+        let query = mapping::vendor_query(resource, compiled, &request.query)?;
+        let bodies: Vec<(Option<String>, Option<Bytes>)> = match &resource.hooks.request {
+            Some(name) => {
+                let output = hooks::run_request(name, &context, &request).await?;
+                vec![(Some(output.content_type), Some(output.body))]
             }
-        })?;
+            None => mapping::json_bodies(resource, &path_values, &request.body)?
+                .into_iter()
+                .map(|body| match body {
+                    Some(value) => (
+                        Some("application/json".to_owned()),
+                        Some(mapping::json_bytes(&value)),
+                    ),
+                    None => (None, None),
+                })
+                .collect(),
+        };
+        let mut reply = None;
+        for (content_type, body) in bodies {
+            let vendor = VendorRequest {
+                method: method(resource.vendor.method),
+                url: vendor_url(connector, compiled, &path_values),
+                query: query.clone(),
+                content_type,
+                body,
+            };
+            reply = Some(
+                self.send(connector, instance, credentials, resource, &vendor)
+                    .await?,
+            );
+        }
+        let VendorReply { status, body } = reply.expect("at least one vendor call is built");
+        let shaped =
+            response::shape(body.clone(), &resource.response).map_err(|e| not_json(&e, &body))?;
+        let body = match &resource.hooks.response {
+            Some(name) => {
+                let value =
+                    serde_json::from_slice(&shaped.body).map_err(|e| not_json(&e, &body))?;
+                mapping::json_bytes(&hooks::run_response(name, value)?)
+            }
+            None => shaped.body,
+        };
         Ok(HubResponse {
-            status: response.status.as_u16(),
-            body: shaped.body,
+            status,
+            body,
             next_page_token: shaped.next_page_token,
             operation: resource.operation.clone(),
         })
     }
 
     /// Calls one operation by name with no input but path values (e.g. the identity operation).
-    pub async fn invoke_operation(
+    pub async fn invoke_operation<C: Credentials>(
         &self,
         connector: &Connector,
         instance: &InstanceContext<'_>,
-        credentials: &impl Credentials,
+        credentials: &C,
         operation: &str,
     ) -> Result<HubResponse, ConnectorError> {
         let resource =
@@ -165,6 +230,121 @@ impl Runtime {
         self.invoke(connector, instance, credentials, &request)
             .await
     }
+
+    /// One operation's plain vendor call for a hook: mapped path and query, no body, no hooks;
+    /// answers the vendor's whole JSON reply.
+    pub(crate) async fn read_operation<C: Credentials>(
+        &self,
+        context: &HookContext<'_, C>,
+        operation: &str,
+        path_values: &[(String, String)],
+        query: &[(String, String)],
+    ) -> Result<Value, ConnectorError> {
+        let connector = context.connector;
+        let index = connector.operation_index(operation).ok_or_else(|| {
+            ConnectorError::InvalidDefinition {
+                location: format!("{}: a hook", connector.def.key),
+                message: format!("reads operation {operation:?}, which does not exist"),
+            }
+        })?;
+        let resource = &connector.def.resources[index];
+        let compiled = &connector.compiled[index];
+        mapping::check_path_values(resource, compiled, path_values)?;
+        let vendor = VendorRequest {
+            method: method(resource.vendor.method),
+            url: vendor_url(connector, compiled, path_values),
+            query: mapping::vendor_query(resource, compiled, query)?,
+            content_type: None,
+            body: None,
+        };
+        let reply = self
+            .send(
+                connector,
+                context.instance,
+                context.credentials,
+                resource,
+                &vendor,
+            )
+            .await?;
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&reply.body).map_err(|e| not_json(&e, &reply.body))
+    }
+
+    /// Paces the call under the connector's quota, sends it and turns failures into errors.
+    async fn send<C: Credentials>(
+        &self,
+        connector: &Connector,
+        instance: &InstanceContext<'_>,
+        credentials: &C,
+        resource: &ResourceDef,
+        vendor: &VendorRequest,
+    ) -> Result<VendorReply, ConnectorError> {
+        if let Some(quota) = &connector.def.quota {
+            let holder = match (quota.per, instance.account, instance.instance_id) {
+                (QuotaScope::Account, Some(account), _) => format!("{}:{account}", connector.key()),
+                (_, _, Some(id)) => format!("{}#{id}", connector.key()),
+                (_, Some(account), None) => format!("{}:{account}", connector.key()),
+                (_, None, None) => connector.key().to_owned(),
+            };
+            match self.quota.reserve(&holder, resource.quota_cost, quota) {
+                QuotaDecision::Wait(wait) if wait.is_zero() => {}
+                QuotaDecision::Wait(wait) => {
+                    tracing::debug!(
+                        operation = %resource.operation,
+                        wait_ms = wait.as_millis() as u64,
+                        "pacing under the vendor's quota"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                QuotaDecision::Refused(wait) => {
+                    // Rounded up: coming back early would only be refused again.
+                    let seconds = (wait.as_secs_f64().ceil() as u64).max(1);
+                    return Err(ConnectorError::RateLimited {
+                        message: format!(
+                            "the {} quota of this account ({} units per minute) is spent for the next {seconds} s; retry later",
+                            connector.def.name, quota.units_per_minute
+                        ),
+                        retry_after_secs: seconds,
+                    });
+                }
+            }
+        }
+        let response = self.egress.send(vendor, credentials).await?;
+        if !response.status.is_success() {
+            return Err(provider_error(
+                response.status.as_u16(),
+                &response.headers,
+                &response.body,
+            ));
+        }
+        Ok(VendorReply {
+            status: response.status.as_u16(),
+            body: response.body,
+        })
+    }
+}
+
+fn not_json(error: &serde_json::Error, body: &[u8]) -> ConnectorError {
+    ConnectorError::Provider {
+        status: 502,
+        message: format!("the provider's reply is not JSON: {error}"),
+        provider_message: Some(snippet(body)),
+        retry_after_secs: None,
+    }
+}
+
+fn vendor_url(
+    connector: &Connector,
+    compiled: &CompiledOperation,
+    path_values: &[(String, String)],
+) -> String {
+    format!(
+        "{}{}",
+        connector.def.base_url.trim_end_matches('/'),
+        compiled.vendor_path.fill(path_values)
+    )
 }
 
 fn method(method: HttpMethod) -> Method {
@@ -175,263 +355,4 @@ fn method(method: HttpMethod) -> Method {
         HttpMethod::Patch => Method::PATCH,
         HttpMethod::Delete => Method::DELETE,
     }
-}
-
-fn build_vendor_request(
-    connector: &Connector,
-    resource: &ResourceDef,
-    path_values: &[(String, String)],
-    instance: &InstanceContext<'_>,
-    request: &HubRequest,
-) -> Result<VendorRequest, ConnectorError> {
-    let template = PathTemplate::parse(&resource.vendor.path).map_err(|message| {
-        ConnectorError::InvalidDefinition {
-            location: format!("{}: {}", connector.def.key, resource.operation),
-            message,
-        }
-    })?;
-    let url = format!(
-        "{}{}",
-        connector.def.base_url.trim_end_matches('/'),
-        template.fill(path_values)
-    );
-    let mut query = vendor_query(resource, &request.query)?;
-    query.extend(
-        resource
-            .vendor
-            .query
-            .iter()
-            .map(|(name, value)| (name.clone(), value.clone())),
-    );
-    let (content_type, body) = match (&resource.hook, &request.body) {
-        (Some(hook), _) => {
-            let output = hooks::run(hook, instance, request)?;
-            (Some(output.content_type), Some(output.body))
-        }
-        (None, HubBody::Empty) => (None, None),
-        (None, HubBody::Json(value)) => (
-            Some("application/json".to_owned()),
-            Some(Bytes::from(
-                serde_json::to_vec(value).expect("JSON values serialize"),
-            )),
-        ),
-        (None, HubBody::Form(_)) => {
-            return Err(ConnectorError::InvalidInput {
-                field: Some("body".into()),
-                message: format!(
-                    "{} {} takes a JSON body, not multipart/form-data",
-                    resource.method.as_str(),
-                    resource.path
-                ),
-            });
-        }
-    };
-    if let (Some(body_def), None) = (&resource.request_body, &body)
-        && body_def.required
-    {
-        return Err(ConnectorError::input(
-            "body",
-            "this operation needs a request body",
-        ));
-    }
-    Ok(VendorRequest {
-        method: method(resource.vendor.method),
-        url,
-        query,
-        content_type,
-        body,
-    })
-}
-
-fn vendor_query(
-    resource: &ResourceDef,
-    given: &[(String, String)],
-) -> Result<Vec<(String, String)>, ConnectorError> {
-    let mut query = Vec::new();
-    for parameter in resource
-        .parameters
-        .iter()
-        .filter(|p| p.location == ParameterLocation::Query)
-    {
-        let values: Vec<&str> = given
-            .iter()
-            .filter(|(name, _)| name == &parameter.name)
-            .map(|(_, value)| value.as_str())
-            .collect();
-        if values.is_empty() {
-            if let Some(default) = &parameter.default {
-                let text = match default {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                query.push((parameter.vendor_name().to_owned(), text));
-            } else if parameter.required {
-                return Err(ConnectorError::input(
-                    &parameter.name,
-                    format!("query parameter {} is required", parameter.name),
-                ));
-            }
-            continue;
-        }
-        if values.len() > 1 && parameter.kind != ParameterKind::Array {
-            return Err(ConnectorError::input(
-                &parameter.name,
-                format!("query parameter {} may be given only once", parameter.name),
-            ));
-        }
-        for value in values {
-            map_query_value(parameter, value, &mut query)?;
-        }
-    }
-    Ok(query)
-}
-
-fn map_query_value(
-    parameter: &ParameterDef,
-    value: &str,
-    query: &mut Vec<(String, String)>,
-) -> Result<(), ConnectorError> {
-    let name = &parameter.name;
-    match parameter.kind {
-        ParameterKind::Integer => {
-            let number: i64 = value.trim().parse().map_err(|_| {
-                ConnectorError::input(
-                    name,
-                    format!("{name} must be a whole number, not {value:?}"),
-                )
-            })?;
-            if let Some(minimum) = parameter.minimum
-                && number < minimum
-            {
-                return Err(ConnectorError::input(
-                    name,
-                    format!("{name} must be at least {minimum}"),
-                ));
-            }
-            if let Some(maximum) = parameter.maximum
-                && number > maximum
-            {
-                return Err(ConnectorError::input(
-                    name,
-                    format!("{name} must be at most {maximum}"),
-                ));
-            }
-            query.push((parameter.vendor_name().to_owned(), number.to_string()));
-        }
-        ParameterKind::Boolean => {
-            let flag = match value.trim().to_ascii_lowercase().as_str() {
-                "true" => "true",
-                "false" => "false",
-                _ => {
-                    return Err(ConnectorError::input(
-                        name,
-                        format!("{name} must be true or false, not {value:?}"),
-                    ));
-                }
-            };
-            query.push((parameter.vendor_name().to_owned(), flag.to_owned()));
-        }
-        ParameterKind::Array => {
-            for item in value
-                .split(',')
-                .map(str::trim)
-                .filter(|item| !item.is_empty())
-            {
-                check_allowed(parameter, item)?;
-                query.push((parameter.vendor_name().to_owned(), item.to_owned()));
-            }
-        }
-        ParameterKind::Ceql => {
-            let expected = parameter
-                .ceql_fields
-                .keys()
-                .map(|field| format!("{field}='…'"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let conditions = ceql::parse(value).map_err(|problem| {
-                ConnectorError::input(
-                    name,
-                    format!("{name}: {problem}; write it as {expected}, for example {name}=q='subject:invoice'"),
-                )
-            })?;
-            for condition in conditions {
-                let vendor = parameter.ceql_fields.get(&condition.field).ok_or_else(|| {
-                    ConnectorError::input(
-                        name,
-                        format!(
-                            "{name} cannot filter on {:?}; write it as {expected}",
-                            condition.field
-                        ),
-                    )
-                })?;
-                query.push((vendor.clone(), condition.value));
-            }
-        }
-        ParameterKind::String => {
-            check_allowed(parameter, value)?;
-            query.push((parameter.vendor_name().to_owned(), value.to_owned()));
-        }
-    }
-    Ok(())
-}
-
-fn check_allowed(parameter: &ParameterDef, value: &str) -> Result<(), ConnectorError> {
-    if parameter.values.is_empty() || parameter.values.iter().any(|allowed| allowed == value) {
-        Ok(())
-    } else {
-        Err(ConnectorError::input(
-            &parameter.name,
-            format!(
-                "{} must be one of {}, not {value:?}",
-                parameter.name,
-                parameter.values.join(", ")
-            ),
-        ))
-    }
-}
-
-/// The vendor's own words for an error, from the usual places in a JSON error body.
-fn provider_error(
-    status: u16,
-    headers: &reqwest::header::HeaderMap,
-    body: &Bytes,
-) -> ConnectorError {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let provider_message = parsed
-        .as_ref()
-        .and_then(|json| {
-            [
-                "/error/message",
-                "/error_description",
-                "/message",
-                "/error",
-                "/errors/0/message",
-            ]
-            .iter()
-            .find_map(|pointer| json.pointer(pointer).and_then(Value::as_str))
-            .map(str::to_owned)
-        })
-        .or_else(|| (!body.is_empty()).then(|| snippet(body)));
-    let message = match status {
-        400 => "the provider refused the request as invalid",
-        401 => "the provider did not accept the instance's credentials",
-        403 => "the provider refused access",
-        404 => "the provider has no such object",
-        409 => "the provider reports a conflict",
-        413 => "the request is too large for the provider",
-        429 => "the provider's rate limit was reached; retry later",
-        500..=599 => "the provider failed to answer",
-        _ => "the provider answered with an error",
-    };
-    ConnectorError::Provider {
-        status,
-        message: message.to_owned(),
-        provider_message,
-        retry_after_secs: retry_after(headers).map(|wait| wait.as_secs().max(1)),
-    }
-}
-
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    text.chars().take(500).collect()
 }

@@ -43,8 +43,41 @@ pub struct ConnectorDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityDef>,
     /// JSON Schemas of the connector's objects, referenced from resources as `#/schemas/<Name>`.
+    /// A `schemas.yaml` next to the definition is merged in (a mapping of name → schema).
     #[serde(default)]
     pub schemas: BTreeMap<String, Value>,
+    /// The vendor's rate budget, when it counts calls in units (Gmail: 15,000 per user per minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaDef>,
+}
+
+/// A vendor's rate budget in its own units. ferry spends `quota_cost` units of an operation before
+/// each vendor call and waits when the budget of the minute is spent, instead of tripping the
+/// vendor's limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaDef {
+    pub units_per_minute: u32,
+    /// Whose budget a call spends.
+    #[serde(default)]
+    pub per: QuotaScope,
+    /// A call that would have to wait longer than this is answered 429 with `Retry-After` instead.
+    #[serde(default = "default_max_quota_wait")]
+    pub max_wait_seconds: u64,
+}
+
+fn default_max_quota_wait() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaScope {
+    /// The connected account (Gmail counts per user): instances of one account share a budget.
+    #[default]
+    Account,
+    /// Each instance has its own budget.
+    Instance,
 }
 
 impl ConnectorDef {
@@ -243,11 +276,50 @@ pub struct ResourceDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_body: Option<RequestBodyDef>,
     pub vendor: VendorRequestDef,
-    /// A named Rust hook that builds the vendor request when mapping cannot express it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hook: Option<String>,
+    /// Named Rust hooks for what mapping cannot express.
+    #[serde(default, skip_serializing_if = "HooksDef::is_empty")]
+    pub hooks: HooksDef,
     #[serde(default)]
     pub response: ResponseDef,
+    /// Units of the connector's `quota` one vendor call of this operation spends.
+    #[serde(default = "default_quota_cost")]
+    pub quota_cost: u32,
+}
+
+fn default_quota_cost() -> u32 {
+    1
+}
+
+/// The hooks of one operation, by the stage they run in; each names a hook in
+/// `crates/connectors/src/hooks/`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksDef {
+    /// Run in order before anything is sent: they check the normalized request and may rewrite it
+    /// (e.g. label names → label ids); they may read the vendor through other operations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
+    /// Builds the vendor request body (e.g. an RFC 5322 message from `{to, subject, data}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// Reshapes the vendor's reply, after `response.root` (e.g. a readable view of a message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+}
+
+impl HooksDef {
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.request.is_none() && self.response.is_none()
+    }
+
+    /// Every hook named, with the stage it is named in.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.before
+            .iter()
+            .map(|name| ("before", name.as_str()))
+            .chain(self.request.iter().map(|name| ("request", name.as_str())))
+            .chain(self.response.iter().map(|name| ("response", name.as_str())))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -276,6 +348,10 @@ pub struct ParameterDef {
     /// For `kind: ceql`: CEQL field name → vendor query parameter (`q` → `q`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ceql_fields: BTreeMap<String, String>,
+    /// A regular expression the whole value must match. A path value that does not match names
+    /// no object (404); a query value that does not is a bad request (400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
 }
 
 impl ParameterDef {
@@ -314,8 +390,30 @@ pub struct RequestBodyDef {
     pub required: bool,
     #[serde(default)]
     pub description: String,
+    /// JSON Schema of a JSON body; the runtime checks bodies against it before calling the vendor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
+    /// The parts of a `multipart/form-data` body (documentation; hooks read them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub form_parts: Vec<FormPartDef>,
+}
+
+/// One part of a `multipart/form-data` request body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormPartDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The part holds JSON matching this schema (e.g. the message fields of a send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// The part may repeat (e.g. one `file` part per attachment).
+    #[serde(default)]
+    pub repeated: bool,
+    /// The part is a file upload.
+    #[serde(default)]
+    pub file: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -327,6 +425,22 @@ pub struct VendorRequestDef {
     /// Constant query parameters always sent.
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    /// The vendor's JSON body, when it is not the caller's: a template whose string values
+    /// `"{name}"` are replaced by path values; the caller's JSON fields, if any, are added to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// A list in the caller's body longer than the vendor takes is sent in several calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitDef>,
+}
+
+/// Splits one call into several: the top-level list `field` of the JSON body is sent in chunks
+/// of at most `max_items` (Gmail's `batchModify` takes 1,000 ids).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitDef {
+    pub field: String,
+    pub max_items: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -1,0 +1,368 @@
+//! The declarative half of a call: normalized path values, query parameters and JSON body →
+//! the vendor's. Everything here follows the definition; what it cannot express is a hook's job.
+
+use crate::ConnectorError;
+use crate::catalog::CompiledOperation;
+use crate::ceql;
+use crate::runtime::HubBody;
+use bytes::Bytes;
+use ferry_model::connector::{ParameterDef, ParameterKind, ParameterLocation, ResourceDef};
+use serde_json::{Map, Value};
+
+/// Path values must match their parameter's pattern: a value that cannot be an id names nothing.
+pub(crate) fn check_path_values(
+    resource: &ResourceDef,
+    compiled: &CompiledOperation,
+    path_values: &[(String, String)],
+) -> Result<(), ConnectorError> {
+    for (name, value) in path_values {
+        if let Some(pattern) = compiled.pattern(name)
+            && !pattern.is_match(value)
+        {
+            let what = resource
+                .parameters
+                .iter()
+                .find(|p| &p.name == name)
+                .map(|p| p.description.trim_end_matches('.'))
+                .filter(|d| !d.is_empty())
+                .unwrap_or(name);
+            return Err(ConnectorError::NotFound {
+                message: format!(
+                    "{value:?} cannot be {}: no such object exists",
+                    lower_first(what)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The vendor's query parameters for the caller's, checked against the definition.
+pub(crate) fn vendor_query(
+    resource: &ResourceDef,
+    compiled: &CompiledOperation,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, ConnectorError> {
+    let mut query = Vec::new();
+    for parameter in resource
+        .parameters
+        .iter()
+        .filter(|p| p.location == ParameterLocation::Query)
+    {
+        // An empty value is no value: clients send `nextPage=` for the first page.
+        let values: Vec<&str> = given
+            .iter()
+            .filter(|(name, value)| name == &parameter.name && !value.trim().is_empty())
+            .map(|(_, value)| value.as_str())
+            .collect();
+        if values.is_empty() {
+            if let Some(default) = &parameter.default {
+                let text = match default {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                query.push((parameter.vendor_name().to_owned(), text));
+            } else if parameter.required {
+                return Err(ConnectorError::input(
+                    &parameter.name,
+                    format!("query parameter {} is required", parameter.name),
+                ));
+            }
+            continue;
+        }
+        if values.len() > 1 && parameter.kind != ParameterKind::Array {
+            return Err(ConnectorError::input(
+                &parameter.name,
+                format!("query parameter {} may be given only once", parameter.name),
+            ));
+        }
+        for value in values {
+            map_query_value(parameter, compiled, value, &mut query)?;
+        }
+    }
+    query.extend(
+        resource
+            .vendor
+            .query
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone())),
+    );
+    Ok(query)
+}
+
+fn map_query_value(
+    parameter: &ParameterDef,
+    compiled: &CompiledOperation,
+    value: &str,
+    query: &mut Vec<(String, String)>,
+) -> Result<(), ConnectorError> {
+    let name = &parameter.name;
+    match parameter.kind {
+        ParameterKind::Integer => {
+            let number: i64 = value.trim().parse().map_err(|_| {
+                ConnectorError::input(
+                    name,
+                    format!("{name} must be a whole number, not {value:?}"),
+                )
+            })?;
+            if let Some(minimum) = parameter.minimum
+                && number < minimum
+            {
+                return Err(ConnectorError::input(
+                    name,
+                    format!("{name} must be at least {minimum}"),
+                ));
+            }
+            if let Some(maximum) = parameter.maximum
+                && number > maximum
+            {
+                return Err(ConnectorError::input(
+                    name,
+                    format!("{name} must be at most {maximum}"),
+                ));
+            }
+            query.push((parameter.vendor_name().to_owned(), number.to_string()));
+        }
+        ParameterKind::Boolean => {
+            let flag = match value.trim().to_ascii_lowercase().as_str() {
+                "true" => "true",
+                "false" => "false",
+                _ => {
+                    return Err(ConnectorError::input(
+                        name,
+                        format!("{name} must be true or false, not {value:?}"),
+                    ));
+                }
+            };
+            query.push((parameter.vendor_name().to_owned(), flag.to_owned()));
+        }
+        ParameterKind::Array => {
+            for item in value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+            {
+                check_allowed(parameter, compiled, item)?;
+                query.push((parameter.vendor_name().to_owned(), item.to_owned()));
+            }
+        }
+        ParameterKind::Ceql => {
+            let expected = parameter
+                .ceql_fields
+                .keys()
+                .map(|field| format!("{field}='…'"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let conditions = ceql::parse(value).map_err(|problem| {
+                ConnectorError::input(
+                    name,
+                    format!("{name}: {problem}; write it as {expected}, for example {name}=q='subject:invoice'"),
+                )
+            })?;
+            for condition in conditions {
+                let vendor = parameter.ceql_fields.get(&condition.field).ok_or_else(|| {
+                    ConnectorError::input(
+                        name,
+                        format!(
+                            "{name} cannot filter on {:?}; write it as {expected}",
+                            condition.field
+                        ),
+                    )
+                })?;
+                query.push((vendor.clone(), condition.value));
+            }
+        }
+        ParameterKind::String => {
+            check_allowed(parameter, compiled, value)?;
+            query.push((parameter.vendor_name().to_owned(), value.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+fn check_allowed(
+    parameter: &ParameterDef,
+    compiled: &CompiledOperation,
+    value: &str,
+) -> Result<(), ConnectorError> {
+    if !parameter.values.is_empty() && !parameter.values.iter().any(|allowed| allowed == value) {
+        return Err(ConnectorError::input(
+            &parameter.name,
+            format!(
+                "{} must be one of {}, not {value:?}",
+                parameter.name,
+                parameter.values.join(", ")
+            ),
+        ));
+    }
+    if let Some(pattern) = compiled.pattern(&parameter.name)
+        && !pattern.is_match(value)
+    {
+        return Err(ConnectorError::input(
+            &parameter.name,
+            format!(
+                "{} {value:?} is not valid (expected {})",
+                parameter.name,
+                pattern.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The JSON bodies to send: the caller's body laid over the definition's template, split into
+/// several when a list is longer than the vendor takes. `None` means no body.
+pub(crate) fn json_bodies(
+    resource: &ResourceDef,
+    path_values: &[(String, String)],
+    body: &HubBody,
+) -> Result<Vec<Option<Value>>, ConnectorError> {
+    let caller = match body {
+        HubBody::Empty => None,
+        HubBody::Json(value) => Some(value.clone()),
+        HubBody::Form(_) => {
+            return Err(ConnectorError::input(
+                "body",
+                format!(
+                    "{} {} takes a JSON body, not multipart/form-data",
+                    resource.method.as_str(),
+                    resource.path
+                ),
+            ));
+        }
+    };
+    let body = match (&resource.vendor.body, caller) {
+        (None, caller) => caller,
+        (Some(template), caller) => {
+            let mut filled = fill_template(template, path_values);
+            if let (Value::Object(fields), Some(Value::Object(given))) = (&mut filled, caller) {
+                for (key, value) in given {
+                    fields.entry(key).or_insert(value);
+                }
+            }
+            Some(filled)
+        }
+    };
+    if let (Some(body_def), None) = (&resource.request_body, &body)
+        && body_def.required
+    {
+        return Err(ConnectorError::input(
+            "body",
+            "this operation needs a request body",
+        ));
+    }
+    let Some(split) = &resource.vendor.split else {
+        return Ok(vec![body]);
+    };
+    let Some(Value::Object(fields)) = &body else {
+        return Ok(vec![body]);
+    };
+    let Some(Value::Array(items)) = fields.get(&split.field) else {
+        return Ok(vec![body]);
+    };
+    if items.len() <= split.max_items {
+        return Ok(vec![body.clone()]);
+    }
+    Ok(items
+        .chunks(split.max_items.max(1))
+        .map(|chunk| {
+            let mut part: Map<String, Value> = fields.clone();
+            part.insert(split.field.clone(), Value::Array(chunk.to_vec()));
+            Some(Value::Object(part))
+        })
+        .collect())
+}
+
+/// Replaces string values that are exactly `"{name}"` by the path value `name`.
+fn fill_template(template: &Value, path_values: &[(String, String)]) -> Value {
+    match template {
+        Value::String(text) => {
+            let placeholder = text.strip_prefix('{').and_then(|t| t.strip_suffix('}'));
+            match placeholder.and_then(|name| path_values.iter().find(|(n, _)| n == name)) {
+                Some((_, value)) => Value::String(value.clone()),
+                None => template.clone(),
+            }
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| fill_template(item, path_values))
+                .collect(),
+        ),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, value)| (key.clone(), fill_template(value, path_values)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+pub(crate) fn json_bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("JSON values serialize"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resource(yaml: &str) -> ResourceDef {
+        yaml_serde::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn templates_take_path_values_and_the_callers_fields() {
+        let send_draft = resource(
+            "operation: sendDraft\nmethod: POST\npath: /drafts/{id}/send\nsummary: s\nvendor: {method: POST, path: /drafts/send, body: {id: '{id}'}}\n",
+        );
+        let values = vec![("id".to_owned(), "r-42".to_owned())];
+        assert_eq!(
+            json_bodies(&send_draft, &values, &HubBody::Empty).unwrap(),
+            vec![Some(json!({"id": "r-42"}))]
+        );
+        assert_eq!(
+            json_bodies(
+                &send_draft,
+                &values,
+                &HubBody::Json(json!({"id": "other", "message": {"threadId": "t"}}))
+            )
+            .unwrap(),
+            vec![Some(json!({"id": "r-42", "message": {"threadId": "t"}}))]
+        );
+    }
+
+    #[test]
+    fn long_lists_are_split_into_calls_the_vendor_takes() {
+        let modify = resource(
+            "operation: m\nmethod: PATCH\npath: /messages/multiple\nsummary: s\nvendor: {method: POST, path: /batchModify, split: {field: ids, max_items: 2}}\n",
+        );
+        let bodies = json_bodies(
+            &modify,
+            &[],
+            &HubBody::Json(json!({"ids": ["a", "b", "c", "d", "e"], "addLabelIds": ["STARRED"]})),
+        )
+        .unwrap();
+        assert_eq!(
+            bodies,
+            vec![
+                Some(json!({"ids": ["a", "b"], "addLabelIds": ["STARRED"]})),
+                Some(json!({"ids": ["c", "d"], "addLabelIds": ["STARRED"]})),
+                Some(json!({"ids": ["e"], "addLabelIds": ["STARRED"]})),
+            ]
+        );
+        assert_eq!(
+            json_bodies(&modify, &[], &HubBody::Json(json!({"ids": ["a"]}))).unwrap(),
+            vec![Some(json!({"ids": ["a"]}))]
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! The runtime against a fake vendor on loopback: pacing under a unit quota, long lists split
+//! into several calls, bodies templated from the path, and the order of checks.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::any;
+use ferry_connectors::{
+    Catalog, ConnectorError, Credentials, CredentialsError, DefinitionSource, Egress, EgressConfig,
+    EndpointRewrites, HubBody, HubRequest, InstanceContext, Runtime,
+};
+use ferry_model::Secret;
+use ferry_model::connector::HttpMethod;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+struct NoToken;
+
+impl Credentials for NoToken {
+    async fn access_token(&self) -> Result<Option<Secret>, CredentialsError> {
+        Ok(None)
+    }
+
+    async fn refresh_after_rejection(&self, _: &Secret) -> Result<Secret, CredentialsError> {
+        Err(CredentialsError::Unavailable("no auth".into()))
+    }
+}
+
+/// Every request the fake vendor saw: method, path and body.
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+async fn vendor() -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let app = Router::new()
+        .fallback(any(
+            |State(seen): State<Seen>, request: axum::extract::Request| async move {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                seen.lock().unwrap().push((
+                    parts.method.to_string(),
+                    parts.uri.to_string(),
+                    String::from_utf8_lossy(&body).into_owned(),
+                ));
+                axum::Json(json!({"ok": true}))
+            },
+        ))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+fn catalog(base_url: &str) -> Catalog {
+    let text = format!(
+        r#"key: acme
+id: 1
+name: Acme
+description: d
+hub: general
+base_url: {base_url}
+auth: {{type: none}}
+quota: {{units_per_minute: 12, per: instance, max_wait_seconds: 0}}
+resources:
+  - operation: getThing
+    method: GET
+    path: /things/{{id}}
+    summary: s
+    parameters: [{{name: id, in: path, required: true, pattern: "[0-9]+", description: The thing id}}]
+    vendor: {{method: GET, path: "/v1/things/{{id}}"}}
+    quota_cost: 5
+  - operation: tagThings
+    method: PATCH
+    path: /things/multiple
+    summary: s
+    request_body: {{content: [application/json], required: true, schema: {{type: object, required: [ids], properties: {{ids: {{type: array}}}}}}}}
+    vendor: {{method: POST, path: /v1/things/batch, split: {{field: ids, max_items: 2}}}}
+    quota_cost: 1
+  - operation: sendThing
+    method: POST
+    path: /things/{{id}}/send
+    summary: s
+    parameters: [{{name: id, in: path, required: true}}]
+    vendor: {{method: POST, path: /v1/things/send, body: {{thing: "{{id}}"}}}}
+    quota_cost: 1
+"#
+    );
+    let source = DefinitionSource {
+        location: "connectors/acme/connector.yaml".into(),
+        text,
+    };
+    Catalog::from_sources(&[], &[source], &EndpointRewrites::new()).unwrap()
+}
+
+fn request(method: HttpMethod, path: &str, body: Option<Value>) -> HubRequest {
+    HubRequest {
+        method,
+        path: path.into(),
+        query: Vec::new(),
+        body: body.map_or(HubBody::Empty, HubBody::Json),
+    }
+}
+
+#[tokio::test]
+async fn calls_over_the_quota_are_refused_before_the_vendor_sees_them() {
+    let (url, seen) = vendor().await;
+    let catalog = catalog(&url);
+    let connector = catalog.get("acme").unwrap();
+    let runtime = Runtime::new(Egress::new(EgressConfig::default()).unwrap());
+    let instance = InstanceContext {
+        instance_id: Some(7),
+        ..InstanceContext::default()
+    };
+    let other = InstanceContext {
+        instance_id: Some(8),
+        ..InstanceContext::default()
+    };
+    let get = request(HttpMethod::Get, "/things/1", None);
+    for _ in 0..2 {
+        runtime
+            .invoke(connector, &instance, &NoToken, &get)
+            .await
+            .unwrap();
+    }
+    // 12 units a minute, 5 per call: the third would wait 15 s, and this budget allows no wait.
+    match runtime.invoke(connector, &instance, &NoToken, &get).await {
+        Err(ConnectorError::RateLimited {
+            retry_after_secs, ..
+        }) => assert!((14..=15).contains(&retry_after_secs), "{retry_after_secs}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    // Another instance spends its own budget.
+    runtime
+        .invoke(connector, &other, &NoToken, &get)
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn long_lists_are_split_and_bodies_come_from_the_path() {
+    let (url, seen) = vendor().await;
+    let catalog = catalog(&url);
+    let connector = catalog.get("acme").unwrap();
+    let runtime = Runtime::new(Egress::new(EgressConfig::default()).unwrap());
+    let instance = InstanceContext::default();
+    let tag = request(
+        HttpMethod::Patch,
+        "/things/multiple",
+        Some(json!({"ids": ["1", "2", "3"], "tag": "x"})),
+    );
+    runtime
+        .invoke(connector, &instance, &NoToken, &tag)
+        .await
+        .unwrap();
+    let send = request(HttpMethod::Post, "/things/42/send", None);
+    runtime
+        .invoke(connector, &instance, &NoToken, &send)
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let bodies: Vec<Value> = seen
+        .iter()
+        .map(|(_, _, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            json!({"ids": ["1", "2"], "tag": "x"}),
+            json!({"ids": ["3"], "tag": "x"}),
+            json!({"thing": "42"})
+        ]
+    );
+    assert_eq!(seen[2].1, "/v1/things/send");
+}
+
+#[tokio::test]
+async fn checks_come_before_the_vendor_and_say_what_is_wrong() {
+    let (url, seen) = vendor().await;
+    let catalog = catalog(&url);
+    let connector = catalog.get("acme").unwrap();
+    let runtime = Runtime::new(Egress::new(EgressConfig::default()).unwrap());
+    let instance = InstanceContext::default();
+    match runtime
+        .invoke(
+            connector,
+            &instance,
+            &NoToken,
+            &request(HttpMethod::Get, "/things/abc", None),
+        )
+        .await
+    {
+        Err(ConnectorError::NotFound { message }) => {
+            assert!(
+                message.contains("\"abc\" cannot be the thing id"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    match runtime
+        .invoke(
+            connector,
+            &instance,
+            &NoToken,
+            &request(
+                HttpMethod::Patch,
+                "/things/multiple",
+                Some(json!({"tag": "x"})),
+            ),
+        )
+        .await
+    {
+        Err(ConnectorError::InvalidInput { field, .. }) => {
+            assert_eq!(field.as_deref(), Some("ids"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(seen.lock().unwrap().is_empty());
+}
