@@ -4,6 +4,9 @@
 mod support;
 
 mod bad_input;
+mod gmail_errors;
+mod gmail_operations;
+mod gmail_suite;
 mod instances;
 mod refresh;
 mod seed;

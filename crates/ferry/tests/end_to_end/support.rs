@@ -195,6 +195,26 @@ impl Sandbox {
             .await
     }
 
+    /// A hub call with a multipart/form-data body.
+    pub async fn hub_form(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        form: reqwest::multipart::Form,
+    ) -> Reply {
+        reply(
+            self.http
+                .request(method, format!("{}/elements/api-v2{path}", self.ferry()))
+                .header("Authorization", self.element_auth(token))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn emulator_post(&self, path: &str, body: Value) -> Reply {
         reply(
             self.http
