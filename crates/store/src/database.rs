@@ -55,9 +55,11 @@ fn migrator(dialect: Dialect) -> Migrator {
     let migrations = match dialect {
         Dialect::Sqlite => embedded_migrations!("sqlite",
             1 => "0001_tenancy_and_instances.sql",
+            2 => "0002_flows.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
+            2 => "0002_flows.sql",
         ),
     };
     Migrator::with_migrations(migrations)

@@ -6,6 +6,8 @@
 
 mod database;
 mod error;
+mod executions;
+mod flows;
 mod instances;
 mod oauth_authorizations;
 mod secret_box;
@@ -13,6 +15,8 @@ mod tenancy;
 
 pub use database::{Dialect, Store, StoreOptions};
 pub use error::StoreError;
+pub use executions::{CancelOutcome, ExecutionFilter, NewExecution, NewStepExecution};
+pub use flows::{FlowInstanceChanges, FlowInstanceFilter, NewFlowInstance};
 pub use instances::{GrantUpdate, InstanceFilter, InstanceUpdate, NewInstance};
 pub use oauth_authorizations::{NewOAuthAuthorization, OAuthAuthorization};
 pub use secret_box::{MasterKey, SecretBox};

@@ -1,6 +1,6 @@
-//! The storage conformance suite: every test runs against SQLite and, when
-//! `FERRY_TEST_DATABASE_URL` is set, against PostgreSQL (in a schema of its own).
+//! Tenancy, instances, grants, leases and OAuth authorizations.
 
+use crate::support::{Tenant, backends, finish, tenant};
 use ferry_model::instance::{AuthorizationState, OAuthGrant};
 use ferry_model::{InstanceId, Secret};
 use ferry_store::{
@@ -8,93 +8,6 @@ use ferry_store::{
     NewUser, Store, StoreError, StoreOptions,
 };
 use std::collections::BTreeMap;
-
-struct Backend {
-    name: &'static str,
-    store: Store,
-    schema: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn backends() -> Vec<Backend> {
-    let key = MasterKey::generate();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
-    let sqlite = Store::connect(&url, &key, StoreOptions::default())
-        .await
-        .unwrap();
-    let mut all = vec![Backend {
-        name: "sqlite",
-        store: sqlite,
-        schema: None,
-        _dir: Some(dir),
-    }];
-    match std::env::var("FERRY_TEST_DATABASE_URL") {
-        Ok(url) => {
-            let schema = format!("ferry_test_{}", rand_suffix());
-            let options = StoreOptions {
-                schema: Some(schema.clone()),
-                ..StoreOptions::default()
-            };
-            let store = Store::connect(&url, &key, options).await.unwrap();
-            all.push(Backend {
-                name: "postgres",
-                store,
-                schema: Some(schema),
-                _dir: None,
-            });
-        }
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!(
-                "CI=true but FERRY_TEST_DATABASE_URL is not set: the PostgreSQL half of the suite would not run"
-            )
-        }
-        Err(_) => {}
-    }
-    all
-}
-
-async fn finish(backends: Vec<Backend>) {
-    for backend in backends {
-        if let Some(schema) = &backend.schema {
-            backend.store.drop_schema(schema).await.unwrap();
-        }
-        backend.store.close().await;
-    }
-}
-
-fn rand_suffix() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-struct Tenant {
-    organization: ferry_model::tenancy::Organization,
-    user: ferry_model::tenancy::User,
-}
-
-async fn tenant(store: &Store, tag: &str) -> Tenant {
-    let organization = store
-        .create_organization(&format!("org {tag}"), &format!("org-hash-{tag}"), 1)
-        .await
-        .unwrap();
-    let user = store
-        .create_user(NewUser {
-            organization_id: organization.id,
-            email: &format!("{tag}@example.com"),
-            first_name: "Ada",
-            last_name: "Lovelace",
-            secret_hash: &format!("user-hash-{tag}"),
-            now_ms: 1,
-        })
-        .await
-        .unwrap();
-    Tenant { organization, user }
-}
 
 fn grant(access: &str, refresh: Option<&str>) -> OAuthGrant {
     OAuthGrant {

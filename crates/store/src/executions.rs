@@ -1,0 +1,580 @@
+//! Executions: the queue (claims with a lease, so a worker that dies loses nothing), one committed
+//! record per step together with the engine's state, schedule ticks and event cursors that make
+//! triggers fire exactly once.
+
+use crate::{Dialect, Store, StoreError, StoreResult};
+use ferry_model::execution::{Execution, ExecutionStatus, StepExecution, StepStatus};
+use ferry_model::{
+    ExecutionId, FlowId, FlowInstanceId, InstanceId, OrganizationId, StepExecutionId,
+};
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+pub struct NewExecution<'a> {
+    pub organization_id: OrganizationId,
+    pub flow_id: FlowId,
+    pub flow_instance_id: FlowInstanceId,
+    pub trigger_kind: &'a str,
+    pub trigger: &'a Value,
+    pub state: &'a Value,
+    pub attempt: i64,
+    pub parent_execution_id: Option<ExecutionId>,
+    pub event_id: Option<&'a str>,
+    pub object_id: Option<&'a str>,
+    pub run_after_ms: i64,
+    /// `Some((owner, lease_until))` claims it at once for a synchronous run; `None` queues it.
+    pub claimed_by: Option<(&'a str, i64)>,
+    pub now_ms: i64,
+}
+
+pub struct NewStepExecution<'a> {
+    pub seq: i64,
+    pub step_name: &'a str,
+    pub step_kind: &'a str,
+    pub status: StepStatus,
+    pub input: &'a Value,
+    pub output: &'a Value,
+    pub console: &'a [String],
+    pub error: Option<&'a str>,
+    pub attempts: i64,
+    pub duration_us: i64,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ExecutionFilter {
+    pub flow_instance_id: Option<FlowInstanceId>,
+    pub flow_id: Option<FlowId>,
+    pub event_id: Option<String>,
+    pub object_id: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    /// Only executions older than this one (pages run newest first).
+    pub before_id: Option<ExecutionId>,
+    pub created_from_ms: Option<i64>,
+    pub created_to_ms: Option<i64>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled,
+    AlreadyFinished(ExecutionStatus),
+    NotFound,
+}
+
+const EXECUTION_COLUMNS: &str = "id, organization_id, flow_id, flow_instance_id, status, trigger_kind, \
+     trigger_values, state, error, attempt, parent_execution_id, event_id, object_id, run_after, created_at, \
+     updated_at, finished_at";
+
+fn json_text(value: &Value) -> String {
+    serde_json::to_string(value).expect("JSON values serialize")
+}
+
+fn parse_json(text: &str, what: &str) -> StoreResult<Value> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn execution_from_row(row: &AnyRow) -> StoreResult<Execution> {
+    let status: String = row.try_get("status")?;
+    let trigger: String = row.try_get("trigger_values")?;
+    let state: String = row.try_get("state")?;
+    let parent: Option<i64> = row.try_get("parent_execution_id")?;
+    Ok(Execution {
+        id: ExecutionId(row.try_get("id")?),
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        flow_id: FlowId(row.try_get("flow_id")?),
+        flow_instance_id: FlowInstanceId(row.try_get("flow_instance_id")?),
+        status: ExecutionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown execution status {status:?}")))?,
+        trigger_kind: row.try_get("trigger_kind")?,
+        trigger: parse_json(&trigger, "execution trigger")?,
+        state: parse_json(&state, "execution state")?,
+        error: row.try_get("error")?,
+        attempt: row.try_get("attempt")?,
+        parent_execution_id: parent.map(ExecutionId),
+        event_id: row.try_get("event_id")?,
+        object_id: row.try_get("object_id")?,
+        run_after_ms: row.try_get("run_after")?,
+        created_at_ms: row.try_get("created_at")?,
+        updated_at_ms: row.try_get("updated_at")?,
+        finished_at_ms: row.try_get("finished_at")?,
+    })
+}
+
+fn step_from_row(row: &AnyRow) -> StoreResult<StepExecution> {
+    let status: String = row.try_get("status")?;
+    let input: String = row.try_get("input")?;
+    let output: String = row.try_get("output")?;
+    let console: String = row.try_get("console")?;
+    Ok(StepExecution {
+        id: StepExecutionId(row.try_get("id")?),
+        execution_id: ExecutionId(row.try_get("execution_id")?),
+        seq: row.try_get("seq")?,
+        step_name: row.try_get("step_name")?,
+        step_kind: row.try_get("step_kind")?,
+        status: if status == "success" {
+            StepStatus::Success
+        } else {
+            StepStatus::Failed
+        },
+        input: parse_json(&input, "step input")?,
+        output: parse_json(&output, "step output")?,
+        console: serde_json::from_str(&console)
+            .map_err(|e| StoreError::Corrupt(format!("step console: {e}")))?,
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        duration_us: row.try_get("duration_us")?,
+        created_at_ms: row.try_get("created_at")?,
+    })
+}
+
+async fn insert_step(
+    tx: &mut Transaction<'_, Any>,
+    execution: ExecutionId,
+    step: &NewStepExecution<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO step_executions (execution_id, seq, step_name, step_kind, status, input, output, console, \
+         error, attempts, duration_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(execution.0)
+    .bind(step.seq)
+    .bind(step.step_name)
+    .bind(step.step_kind)
+    .bind(step.status.as_str())
+    .bind(json_text(step.input))
+    .bind(json_text(step.output))
+    .bind(serde_json::to_string(step.console).expect("strings serialize"))
+    .bind(step.error)
+    .bind(step.attempts)
+    .bind(step.duration_us)
+    .bind(step.now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_execution_in(
+    tx: &mut Transaction<'_, Any>,
+    new: &NewExecution<'_>,
+) -> StoreResult<ExecutionId> {
+    let (status, owner, lease_until) = match new.claimed_by {
+        Some((owner, until)) => (ExecutionStatus::Pending, Some(owner), Some(until)),
+        None => (ExecutionStatus::Queued, None, None),
+    };
+    let row = sqlx::query(
+        "INSERT INTO executions (organization_id, flow_id, flow_instance_id, status, trigger_kind, trigger_values, \
+         state, attempt, parent_execution_id, event_id, object_id, lease_owner, lease_until, run_after, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+    )
+    .bind(new.organization_id.0)
+    .bind(new.flow_id.0)
+    .bind(new.flow_instance_id.0)
+    .bind(status.as_str())
+    .bind(new.trigger_kind)
+    .bind(json_text(new.trigger))
+    .bind(json_text(new.state))
+    .bind(new.attempt)
+    .bind(new.parent_execution_id.map(|id| id.0))
+    .bind(new.event_id)
+    .bind(new.object_id)
+    .bind(owner)
+    .bind(lease_until)
+    .bind(new.run_after_ms)
+    .bind(new.now_ms)
+    .fetch_one(&mut **tx)
+    .await?;
+    let id = ExecutionId(row.try_get("id")?);
+    let nothing: [String; 0] = [];
+    insert_step(
+        tx,
+        id,
+        &NewStepExecution {
+            seq: 0,
+            step_name: "trigger",
+            step_kind: new.trigger_kind,
+            status: StepStatus::Success,
+            input: &Value::Null,
+            output: new.trigger,
+            console: &nothing,
+            error: None,
+            attempts: 1,
+            duration_us: 0,
+            now_ms: new.now_ms,
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+impl Store {
+    /// Creates an execution with the trigger's record (step 0), queued or claimed.
+    pub async fn insert_execution(&self, new: &NewExecution<'_>) -> StoreResult<Execution> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_execution_in(&mut tx, new).await?;
+        tx.commit().await?;
+        self.get_execution_by_id(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("execution {id} vanished after insert")))
+    }
+
+    pub async fn get_execution_by_id(&self, id: ExecutionId) -> StoreResult<Option<Execution>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(execution_from_row).transpose()
+    }
+
+    pub async fn get_execution(
+        &self,
+        organization: OrganizationId,
+        id: ExecutionId,
+    ) -> StoreResult<Option<Execution>> {
+        Ok(self
+            .get_execution_by_id(id)
+            .await?
+            .filter(|execution| execution.organization_id == organization))
+    }
+
+    /// Newest first.
+    pub async fn list_executions(
+        &self,
+        organization: OrganizationId,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<Vec<Execution>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE organization_id = $1 \
+             AND ($2 IS NULL OR flow_instance_id = $2) AND ($3 IS NULL OR flow_id = $3) \
+             AND ($4 IS NULL OR event_id = $4) AND ($5 IS NULL OR object_id = $5) \
+             AND ($6 IS NULL OR status = $6) AND ($7 IS NULL OR id < $7) \
+             AND ($8 IS NULL OR created_at >= $8) AND ($9 IS NULL OR created_at <= $9) \
+             ORDER BY id DESC LIMIT $10"
+        )))
+        .bind(organization.0)
+        .bind(filter.flow_instance_id.map(|id| id.0))
+        .bind(filter.flow_id.map(|id| id.0))
+        .bind(filter.event_id.as_deref())
+        .bind(filter.object_id.as_deref())
+        .bind(filter.status.map(ExecutionStatus::as_str))
+        .bind(filter.before_id.map(|id| id.0))
+        .bind(filter.created_from_ms)
+        .bind(filter.created_to_ms)
+        .bind(filter.limit.max(1))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(execution_from_row).collect()
+    }
+
+    pub async fn list_step_executions(
+        &self,
+        execution: ExecutionId,
+    ) -> StoreResult<Vec<StepExecution>> {
+        let rows = sqlx::query(
+            "SELECT id, execution_id, seq, step_name, step_kind, status, input, output, console, error, attempts, \
+             duration_us, created_at FROM step_executions WHERE execution_id = $1 ORDER BY seq",
+        )
+        .bind(execution.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(step_from_row).collect()
+    }
+
+    pub async fn get_step_execution(
+        &self,
+        organization: OrganizationId,
+        id: StepExecutionId,
+    ) -> StoreResult<Option<StepExecution>> {
+        let row = sqlx::query(
+            "SELECT s.id, s.execution_id, s.seq, s.step_name, s.step_kind, s.status, s.input, s.output, s.console, \
+             s.error, s.attempts, s.duration_us, s.created_at FROM step_executions s \
+             JOIN executions e ON e.id = s.execution_id WHERE s.id = $1 AND e.organization_id = $2",
+        )
+        .bind(id.0)
+        .bind(organization.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(step_from_row).transpose()
+    }
+
+    /// Claims up to `limit` runnable executions for `owner`: queued ones whose time has come, and
+    /// running ones whose lease expired (their worker died). Each is claimed by one owner only.
+    pub async fn claim_executions(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Execution>> {
+        let lock = match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE executions SET status = 'pending', lease_owner = $1, lease_until = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM executions WHERE \
+             (status = 'queued' AND run_after <= $3) OR (status = 'pending' AND lease_until < $3) \
+             ORDER BY id LIMIT $4 {lock}) RETURNING {EXECUTION_COLUMNS}"
+        )))
+        .bind(owner)
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed: Vec<Execution> = rows
+            .iter()
+            .map(execution_from_row)
+            .collect::<StoreResult<_>>()?;
+        claimed.sort_by_key(|e| e.id);
+        Ok(claimed)
+    }
+
+    /// Extends the leases of executions `owner` is still running.
+    pub async fn renew_execution_leases(
+        &self,
+        owner: &str,
+        ids: &[ExecutionId],
+        until_ms: i64,
+    ) -> StoreResult<u64> {
+        let mut renewed = 0;
+        for id in ids {
+            let done = sqlx::query(
+                "UPDATE executions SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
+            )
+            .bind(until_ms)
+            .bind(id.0)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+            renewed += done.rows_affected();
+        }
+        Ok(renewed)
+    }
+
+    /// Hands an unfinished execution back to the queue (a stopping worker).
+    pub async fn release_execution(
+        &self,
+        id: ExecutionId,
+        owner: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
+        )
+        .bind(now_ms)
+        .bind(id.0)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Commits one step's record and the engine state after it, atomically — only while `owner`
+    /// still holds the execution (not cancelled, lease not lost). Returns whether it committed.
+    pub async fn commit_step(
+        &self,
+        id: ExecutionId,
+        owner: &str,
+        step: &NewStepExecution<'_>,
+        state: &Value,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE executions SET state = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+        )
+        .bind(json_text(state))
+        .bind(step.now_ms)
+        .bind(id.0)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_step(&mut tx, id, step).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records how an execution ended; only its current owner may.
+    pub async fn finish_execution(
+        &self,
+        id: ExecutionId,
+        owner: &str,
+        status: ExecutionStatus,
+        error: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = $1, error = $2, finished_at = $3, updated_at = $3, lease_owner = NULL, \
+             lease_until = NULL WHERE id = $4 AND lease_owner = $5 AND status = 'pending'",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(now_ms)
+        .bind(id.0)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Cancels a queued or running execution. A running one stops before its next step.
+    pub async fn cancel_execution(
+        &self,
+        organization: OrganizationId,
+        id: ExecutionId,
+        now_ms: i64,
+    ) -> StoreResult<CancelOutcome> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = 'cancelled', error = 'cancelled by a user', finished_at = $1, \
+             updated_at = $1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $2 AND organization_id = $3 AND status IN ('queued', 'pending')",
+        )
+        .bind(now_ms)
+        .bind(id.0)
+        .bind(organization.0)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(CancelOutcome::Cancelled);
+        }
+        Ok(match self.get_execution(organization, id).await? {
+            Some(execution) => CancelOutcome::AlreadyFinished(execution.status),
+            None => CancelOutcome::NotFound,
+        })
+    }
+
+    /// Counts executions by status (optionally of one flow instance).
+    pub async fn count_executions(
+        &self,
+        organization: OrganizationId,
+        flow_instance: Option<FlowInstanceId>,
+    ) -> StoreResult<Vec<(ExecutionStatus, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM executions WHERE organization_id = $1 \
+             AND ($2 IS NULL OR flow_instance_id = $2) GROUP BY status",
+        )
+        .bind(organization.0)
+        .bind(flow_instance.map(|id| id.0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok((
+                    ExecutionStatus::parse(&status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown execution status {status:?}"))
+                    })?,
+                    row.try_get("n")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Claims a schedule's tick; only the first caller for a (flow instance, tick) gets `true`.
+    pub async fn claim_schedule_tick(
+        &self,
+        flow_instance: FlowInstanceId,
+        tick_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO schedule_ticks (flow_instance_id, tick) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(flow_instance.0)
+        .bind(tick_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn event_cursor(&self, instance: InstanceId) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT cursor_value FROM event_cursors WHERE instance_id = $1")
+            .bind(instance.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("cursor_value")).transpose()?)
+    }
+
+    /// Takes the right to poll an instance's events for a while (one poller per instance across
+    /// processes).
+    pub async fn try_acquire_event_lease(
+        &self,
+        instance: InstanceId,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<bool> {
+        sqlx::query(
+            "INSERT INTO event_cursors (instance_id, cursor_value, updated_at) VALUES ($1, '', $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(instance.0)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        let done = sqlx::query(
+            "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 WHERE instance_id = $3 \
+             AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)",
+        )
+        .bind(owner)
+        .bind(now_ms + lease_ms)
+        .bind(instance.0)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Moves an instance's event cursor from `expected` to `next` and queues the executions the
+    /// events start, in one transaction: either both happen or neither, so events are neither
+    /// lost nor doubled across restarts. Returns false if the cursor moved meanwhile.
+    pub async fn advance_event_cursor(
+        &self,
+        instance: InstanceId,
+        expected: &str,
+        next: &str,
+        executions: &[NewExecution<'_>],
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE event_cursors SET cursor_value = $1, updated_at = $2 WHERE instance_id = $3 AND cursor_value = $4",
+        )
+        .bind(next)
+        .bind(now_ms)
+        .bind(instance.0)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for new in executions {
+            insert_execution_in(&mut tx, new).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Forgets finished executions created before `before_ms` (history retention).
+    pub async fn purge_finished_executions(&self, before_ms: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM executions WHERE created_at < $1 AND status IN ('success', 'failed', 'cancelled', 'retry')",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM schedule_ticks WHERE tick < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

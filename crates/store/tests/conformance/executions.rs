@@ -1,0 +1,544 @@
+//! Flows, flow instances, the execution queue, step records, schedule ticks and event cursors.
+
+use crate::support::{Tenant, backends, finish, tenant};
+use ferry_model::execution::{ExecutionStatus, StepStatus};
+use ferry_model::flow::FlowDef;
+use ferry_model::{FlowInstanceId, InstanceId, Secret};
+use ferry_store::{
+    CancelOutcome, ExecutionFilter, FlowInstanceChanges, FlowInstanceFilter, NewExecution,
+    NewFlowInstance, NewStepExecution, Store, StoreError,
+};
+use serde_json::{Map, Value, json};
+
+fn flow_def(name: &str) -> FlowDef {
+    serde_json::from_value(json!({
+        "name": name,
+        "triggers": [{"type": "manual", "onSuccess": ["a"]}],
+        "steps": [{"name": "a", "type": "script", "properties": {"body": "done({})"}}]
+    }))
+    .unwrap()
+}
+
+async fn flow_instance(
+    store: &Store,
+    t: &Tenant,
+    name: &str,
+) -> (ferry_model::execution::Flow, FlowInstanceId) {
+    let flow = store
+        .insert_flow(t.organization.id, t.user.id, &flow_def(name), 1)
+        .await
+        .unwrap();
+    let configuration: Map<String, Value> = json!({"gmail": 7}).as_object().unwrap().clone();
+    let instance = store
+        .insert_flow_instance(NewFlowInstance {
+            organization_id: t.organization.id,
+            flow_id: flow.id,
+            name,
+            active: true,
+            configuration: &configuration,
+            settings: &Map::new(),
+            webhook_secret: Some(&Secret::new("hook-secret")),
+            now_ms: 1,
+        })
+        .await
+        .unwrap();
+    (flow, instance.id)
+}
+
+fn queued<'a>(
+    t: &Tenant,
+    flow: &ferry_model::execution::Flow,
+    instance: FlowInstanceId,
+    trigger: &'a Value,
+    run_after: i64,
+) -> NewExecution<'a> {
+    NewExecution {
+        organization_id: t.organization.id,
+        flow_id: flow.id,
+        flow_instance_id: instance,
+        trigger_kind: "manual",
+        trigger,
+        state: &Value::Null,
+        attempt: 1,
+        parent_execution_id: None,
+        event_id: None,
+        object_id: None,
+        run_after_ms: run_after,
+        claimed_by: None,
+        now_ms: 10,
+    }
+}
+
+fn step<'a>(seq: i64, output: &'a Value, console: &'a [String]) -> NewStepExecution<'a> {
+    NewStepExecution {
+        seq,
+        step_name: "a",
+        step_kind: "script",
+        status: StepStatus::Success,
+        input: &Value::Null,
+        output,
+        console,
+        error: None,
+        attempts: 1,
+        duration_us: 120,
+        now_ms: 20,
+    }
+}
+
+#[tokio::test]
+async fn flows_and_their_instances_round_trip() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "f").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "Send mail").await;
+        assert_eq!(
+            b.store
+                .get_flow(t.organization.id, flow.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .def,
+            flow_def("Send mail")
+        );
+        assert_eq!(
+            b.store.list_flows(t.organization.id).await.unwrap().len(),
+            1
+        );
+        let got = b
+            .store
+            .get_flow_instance(t.organization.id, instance)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.configuration["gmail"], json!(7));
+        assert_eq!(
+            b.store
+                .flow_instance_webhook_secret(instance)
+                .await
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "hook-secret"
+        );
+        let configuration = json!({"gmail": 8}).as_object().unwrap().clone();
+        let changed = b
+            .store
+            .update_flow_instance(
+                t.organization.id,
+                instance,
+                &FlowInstanceChanges {
+                    name: "renamed",
+                    configuration: &configuration,
+                    settings: &Map::new(),
+                    now_ms: 2,
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(changed.name, "renamed");
+        assert!(
+            b.store
+                .set_flow_instance_active(t.organization.id, instance, false, 3)
+                .await
+                .unwrap()
+        );
+        assert!(
+            b.store
+                .list_active_flow_instances()
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            b.name
+        );
+        let all = FlowInstanceFilter {
+            include_inactive: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            b.store
+                .list_flow_instances(t.organization.id, &all)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            matches!(
+                b.store.delete_flow(t.organization.id, flow.id).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{}",
+            b.name
+        );
+        assert!(
+            b.store
+                .delete_flow_instance(t.organization.id, instance)
+                .await
+                .unwrap()
+        );
+        assert!(
+            b.store
+                .delete_flow(t.organization.id, flow.id)
+                .await
+                .unwrap()
+        );
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
+async fn an_execution_is_claimed_by_one_worker_and_resumes_after_its_lease_expires() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "q").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "q").await;
+        let trigger = json!({"args": {"n": 1}});
+        let created = b
+            .store
+            .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+            .await
+            .unwrap();
+        assert_eq!(created.status, ExecutionStatus::Queued);
+        let steps = b.store.list_step_executions(created.id).await.unwrap();
+        assert_eq!(steps.len(), 1, "the trigger's record");
+        assert_eq!((steps[0].seq, steps[0].step_name.as_str()), (0, "trigger"));
+        assert_eq!(steps[0].output, trigger);
+
+        let first = b
+            .store
+            .claim_executions("w1", 100, 1_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1, "{}", b.name);
+        assert!(
+            b.store
+                .claim_executions("w2", 200, 1_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}: claimed twice",
+            b.name
+        );
+
+        let output = json!({"x": 1});
+        assert!(
+            b.store
+                .commit_step(
+                    created.id,
+                    "w1",
+                    &step(1, &output, &["hi".into()]),
+                    &json!({"seq": 1})
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.store
+                .commit_step(created.id, "w2", &step(2, &output, &[]), &json!({"seq": 2}))
+                .await
+                .unwrap(),
+            "not the owner"
+        );
+
+        // w1 dies: after its lease, w2 takes over with the committed state.
+        let taken = b
+            .store
+            .claim_executions("w2", 1_200, 1_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1, "{}", b.name);
+        assert_eq!(taken[0].state, json!({"seq": 1}));
+        assert!(
+            !b.store
+                .commit_step(created.id, "w1", &step(2, &output, &[]), &json!({}))
+                .await
+                .unwrap(),
+            "w1 lost it"
+        );
+        assert!(
+            b.store
+                .commit_step(created.id, "w2", &step(2, &output, &[]), &json!({"seq": 2}))
+                .await
+                .unwrap()
+        );
+        assert!(
+            b.store
+                .finish_execution(created.id, "w2", ExecutionStatus::Success, None, 1_300)
+                .await
+                .unwrap()
+        );
+        let done = b
+            .store
+            .get_execution(t.organization.id, created.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.status, ExecutionStatus::Success);
+        assert_eq!(done.finished_at_ms, Some(1_300));
+        let steps = b.store.list_step_executions(created.id).await.unwrap();
+        assert_eq!(steps.iter().map(|s| s.seq).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(steps[1].console, ["hi"]);
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
+async fn claims_respect_run_after_and_concurrent_claimers_never_share() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "c").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "c").await;
+        let trigger = json!({});
+        b.store
+            .insert_execution(&queued(&t, &flow, instance, &trigger, 5_000))
+            .await
+            .unwrap();
+        assert!(
+            b.store
+                .claim_executions("w", 100, 1_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not before run_after"
+        );
+        for _ in 0..40 {
+            b.store
+                .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+                .await
+                .unwrap();
+        }
+        let store = b.store.clone();
+        let claimers = (0..4).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim_executions(&format!("w{i}"), 200, 60_000, 3)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|e| e.id));
+                }
+            })
+        });
+        let mut all = Vec::new();
+        for claimer in claimers {
+            all.extend(claimer.await.unwrap());
+        }
+        let count = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            count,
+            "{}: an execution was claimed twice",
+            b.name
+        );
+        assert_eq!(count, 40, "{}", b.name);
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
+async fn cancelling_stops_queued_and_running_executions_once() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "x").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "x").await;
+        let trigger = json!({});
+        let execution = b
+            .store
+            .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+            .await
+            .unwrap();
+        b.store.claim_executions("w", 100, 1_000, 1).await.unwrap();
+        assert_eq!(
+            b.store
+                .cancel_execution(t.organization.id, execution.id, 150)
+                .await
+                .unwrap(),
+            CancelOutcome::Cancelled
+        );
+        assert!(
+            !b.store
+                .commit_step(execution.id, "w", &step(1, &json!({}), &[]), &json!({}))
+                .await
+                .unwrap(),
+            "the worker stops"
+        );
+        assert!(
+            !b.store
+                .finish_execution(execution.id, "w", ExecutionStatus::Success, None, 160)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            b.store
+                .cancel_execution(t.organization.id, execution.id, 170)
+                .await
+                .unwrap(),
+            CancelOutcome::AlreadyFinished(ExecutionStatus::Cancelled)
+        );
+        let other = tenant(&b.store, "y").await;
+        assert_eq!(
+            b.store
+                .cancel_execution(other.organization.id, execution.id, 170)
+                .await
+                .unwrap(),
+            CancelOutcome::NotFound
+        );
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
+async fn executions_are_listed_newest_first_with_filters_and_pages() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "l").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "l").await;
+        let trigger = json!({});
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let mut new = queued(&t, &flow, instance, &trigger, 0);
+            let event = format!("event-{}", i % 2);
+            new.event_id = Some(&event);
+            ids.push(b.store.insert_execution(&new).await.unwrap().id);
+        }
+        let page = ExecutionFilter {
+            flow_instance_id: Some(instance),
+            limit: 2,
+            ..Default::default()
+        };
+        let first = b
+            .store
+            .list_executions(t.organization.id, &page)
+            .await
+            .unwrap();
+        assert_eq!(
+            first.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [ids[4], ids[3]]
+        );
+        let next = ExecutionFilter {
+            before_id: Some(first[1].id),
+            ..page.clone()
+        };
+        let second = b
+            .store
+            .list_executions(t.organization.id, &next)
+            .await
+            .unwrap();
+        assert_eq!(
+            second.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [ids[2], ids[1]]
+        );
+        let by_event = ExecutionFilter {
+            event_id: Some("event-1".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            b.store
+                .list_executions(t.organization.id, &by_event)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        let counts = b
+            .store
+            .count_executions(t.organization.id, Some(instance))
+            .await
+            .unwrap();
+        assert_eq!(counts, vec![(ExecutionStatus::Queued, 5)]);
+        assert_eq!(
+            b.store.purge_finished_executions(i64::MAX).await.unwrap(),
+            0,
+            "unfinished executions stay"
+        );
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
+async fn a_schedule_tick_fires_once_and_event_cursors_move_with_their_executions() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "s").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "s").await;
+        assert!(b.store.claim_schedule_tick(instance, 60_000).await.unwrap());
+        assert!(
+            !b.store.claim_schedule_tick(instance, 60_000).await.unwrap(),
+            "{}",
+            b.name
+        );
+        assert!(
+            b.store
+                .claim_schedule_tick(instance, 120_000)
+                .await
+                .unwrap()
+        );
+
+        let gmail = InstanceId(7);
+        assert!(
+            b.store
+                .try_acquire_event_lease(gmail, "p1", 0, 1_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.store
+                .try_acquire_event_lease(gmail, "p2", 10, 1_000)
+                .await
+                .unwrap(),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            b.store.event_cursor(gmail).await.unwrap().as_deref(),
+            Some("")
+        );
+        let trigger = json!({"event": {"objectId": "m1"}});
+        let news = [
+            queued(&t, &flow, instance, &trigger, 0),
+            queued(&t, &flow, instance, &trigger, 0),
+        ];
+        assert!(
+            b.store
+                .advance_event_cursor(gmail, "", "h100", &news, 20)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.store
+                .advance_event_cursor(gmail, "", "h200", &news, 30)
+                .await
+                .unwrap(),
+            "stale cursor"
+        );
+        assert_eq!(
+            b.store.event_cursor(gmail).await.unwrap().as_deref(),
+            Some("h100")
+        );
+        let all = ExecutionFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            b.store
+                .list_executions(t.organization.id, &all)
+                .await
+                .unwrap()
+                .len(),
+            2,
+            "{}",
+            b.name
+        );
+    }
+    finish(backends).await;
+}

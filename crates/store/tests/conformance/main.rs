@@ -1,0 +1,6 @@
+//! The storage conformance suite: every test runs against SQLite and, when
+//! `FERRY_TEST_DATABASE_URL` is set, against PostgreSQL (in a schema of its own).
+
+mod executions;
+mod instances;
+mod support;
