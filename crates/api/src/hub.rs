@@ -130,6 +130,7 @@ pub(crate) async fn call_hub(
         path,
         query,
         body: hub_body,
+        idempotency_key: None,
     };
     let instance_header = HeaderValue::from(instance.id.0);
     let outcome = state.app.hub_call(&instance, &hub_request).await;

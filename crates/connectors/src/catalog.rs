@@ -605,6 +605,26 @@ fn validate(location: &str, def: &ConnectorDef) -> Result<(), ConnectorError> {
             "must be at least 1",
         ));
     }
+    if let Some(events) = &def.events {
+        if !hooks::exists(hooks::Stage::Events, &events.polling_hook) {
+            return Err(invalid(
+                location,
+                "events.polling_hook",
+                &format!(
+                    "unknown hook {:?} (known: {})",
+                    events.polling_hook,
+                    hooks::names(hooks::Stage::Events).join(", ")
+                ),
+            ));
+        }
+        if events.interval_seconds == 0 {
+            return Err(invalid(
+                location,
+                "events.interval_seconds",
+                "must be at least 1",
+            ));
+        }
+    }
     if let Some(identity) = &def.identity {
         if !operations.contains(identity.operation.as_str()) {
             return Err(invalid(

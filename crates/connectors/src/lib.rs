@@ -14,6 +14,7 @@ mod catalog;
 mod ceql;
 mod egress;
 mod error;
+mod events;
 mod hooks;
 mod mapping;
 mod quota;
@@ -25,6 +26,7 @@ mod vendor_errors;
 pub use catalog::{Catalog, Connector, DefinitionSource, EndpointRewrites};
 pub use egress::{Credentials, CredentialsError, Egress, EgressConfig};
 pub use error::ConnectorError;
+pub use events::{ChangeEvent, EventBatch};
 pub use hooks::{Attachment, MailAddress, OutgoingMail, compose_message, parse_address_list};
 pub use quota::{MonotonicClock, QuotaClock, QuotaDecision, QuotaLimiter};
 pub use runtime::{

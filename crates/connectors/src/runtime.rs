@@ -9,7 +9,7 @@
 use crate::ConnectorError;
 use crate::catalog::{CompiledOperation, Connector};
 use crate::egress::{Credentials, Egress, VendorRequest};
-use crate::hooks::{self, HookContext};
+use crate::hooks::{self, HookContext, HookOutput};
 use crate::quota::{QuotaDecision, QuotaLimiter};
 use crate::vendor_errors::{provider_error, snippet};
 use crate::{mapping, response};
@@ -28,6 +28,9 @@ pub struct HubRequest {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: HubBody,
+    /// Set by callers that may repeat this exact call (a resumed flow step): an operation that
+    /// supports it (sending mail) then acts at most once per key.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -157,10 +160,17 @@ impl Runtime {
         }
         let query = mapping::vendor_query(resource, compiled, &request.query)?;
         let bodies: Vec<(Option<String>, Option<Bytes>)> = match &resource.hooks.request {
-            Some(name) => {
-                let output = hooks::run_request(name, &context, &request).await?;
-                vec![(Some(output.content_type), Some(output.body))]
-            }
+            Some(name) => match hooks::run_request(name, &context, &request).await? {
+                HookOutput::Upload { content_type, body } => vec![(Some(content_type), Some(body))],
+                HookOutput::AlreadyDone(reply) => {
+                    return Ok(HubResponse {
+                        status: 200,
+                        body: mapping::json_bytes(&reply),
+                        next_page_token: None,
+                        operation: resource.operation.clone(),
+                    });
+                }
+            },
             None => mapping::json_bodies(resource, &path_values, &request.body)?
                 .into_iter()
                 .map(|body| match body {
@@ -226,6 +236,7 @@ impl Runtime {
             path: resource.path.clone(),
             query: Vec::new(),
             body: HubBody::Empty,
+            idempotency_key: None,
         };
         self.invoke(connector, instance, credentials, &request)
             .await

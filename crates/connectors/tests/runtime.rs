@@ -97,6 +97,7 @@ fn request(method: HttpMethod, path: &str, body: Option<Value>) -> HubRequest {
         path: path.into(),
         query: Vec::new(),
         body: body.map_or(HubBody::Empty, HubBody::Json),
+        idempotency_key: None,
     }
 }
 

@@ -42,6 +42,9 @@ pub struct ConnectorDef {
     /// How ferry learns which account an instance is connected to, once it is authorized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityDef>,
+    /// How ferry learns of changes in the provider account, for `event` triggers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventsDef>,
     /// JSON Schemas of the connector's objects, referenced from resources as `#/schemas/<Name>`.
     /// A `schemas.yaml` next to the definition is merged in (a mapping of name → schema).
     #[serde(default)]
@@ -91,6 +94,22 @@ impl ConnectorDef {
     pub fn configuration_field(&self, key: &str) -> Option<&ConfigFieldDef> {
         self.configuration.iter().find(|field| field.key == key)
     }
+}
+
+/// Polling for changes: a named hook asks the provider what changed since a stored cursor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsDef {
+    pub polling_hook: String,
+    /// The object type events name (`messages`).
+    pub object_type: String,
+    /// Seconds between polls of one instance.
+    #[serde(default = "default_poll_interval")]
+    pub interval_seconds: u64,
+}
+
+fn default_poll_interval() -> u64 {
+    60
 }
 
 /// An operation whose reply names the connected account (Gmail: the profile's `emailAddress`).

@@ -25,8 +25,18 @@ pub(crate) async fn send_message<C: Credentials>(
 ) -> Result<HookOutput, ConnectorError> {
     let mut mail = read_request(&request.body)?;
     refuse_labels(&mail, "send")?;
+    let message_id = match &request.idempotency_key {
+        Some(key) => {
+            let id = idempotent_message_id(context.instance, &mail, key);
+            if let Some(sent) = already_sent(context, &id).await? {
+                return Ok(HookOutput::AlreadyDone(sent));
+            }
+            Some(id)
+        }
+        None => None,
+    };
     resolve_reply(context, &mut mail).await?;
-    let raw = message_bytes(context.instance, &mail)?;
+    let raw = message_bytes(context.instance, &mail, message_id)?;
     let mut metadata = Map::new();
     if let Some(thread_id) = &mail.thread_id {
         metadata.insert("threadId".into(), Value::String(thread_id.clone()));
@@ -42,7 +52,7 @@ pub(crate) async fn import_message<C: Credentials>(
 ) -> Result<HookOutput, ConnectorError> {
     let mut mail = read_request(&request.body)?;
     resolve_reply(context, &mut mail).await?;
-    let raw = message_bytes(context.instance, &mail)?;
+    let raw = message_bytes(context.instance, &mail, None)?;
     let labels = if mail.label_ids.is_empty() {
         vec!["INBOX".to_owned(), "UNREAD".to_owned()]
     } else {
@@ -63,7 +73,7 @@ pub(crate) async fn save_draft<C: Credentials>(
     let mut mail = read_request(&request.body)?;
     refuse_labels(&mail, "a draft")?;
     resolve_reply(context, &mut mail).await?;
-    let raw = message_bytes(context.instance, &mail)?;
+    let raw = message_bytes(context.instance, &mail, None)?;
     let mut message = Map::new();
     if let Some(thread_id) = &mail.thread_id {
         message.insert("threadId".into(), Value::String(thread_id.clone()));
@@ -219,10 +229,58 @@ fn missing(error: ConnectorError, field: &str, what: &str) -> ConnectorError {
     }
 }
 
+/// The Message-ID a send with this idempotency key gets, whoever sends it and however often: the
+/// key made safe for a Message-ID, at the sender's domain.
+fn idempotent_message_id(instance: &InstanceContext<'_>, mail: &OutgoingMail, key: &str) -> String {
+    let local: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("ferry.{local}@{}", sender_domain(instance, mail))
+}
+
+fn sender_domain(instance: &InstanceContext<'_>, mail: &OutgoingMail) -> String {
+    mail.from
+        .as_ref()
+        .map(|from| from.email.clone())
+        .or_else(|| instance.account.map(str::to_owned))
+        .and_then(|email| email.rsplit_once('@').map(|(_, domain)| domain.to_owned()))
+        .unwrap_or_else(|| "ferry.invalid".into())
+}
+
+/// A message with this Message-ID in the mailbox means an earlier attempt of the same send got
+/// through (before its caller could record it): answer with it instead of sending again.
+async fn already_sent<C: Credentials>(
+    context: &HookContext<'_, C>,
+    message_id: &str,
+) -> Result<Option<Value>, ConnectorError> {
+    let query = format!("q='rfc822msgid:{message_id}'");
+    let found = context
+        .read(
+            "listMessages",
+            &[],
+            &[("where", query.as_str()), ("includeSpamTrash", "true")],
+        )
+        .await?;
+    Ok(found["messages"]
+        .as_array()
+        .and_then(|list| list.first())
+        .map(
+            |first| json!({"id": first["id"], "threadId": first["threadId"], "labelIds": ["SENT"]}),
+        ))
+}
+
 /// The RFC 822 bytes: the caller's own, or built from the fields (From defaults to the account).
 fn message_bytes(
     instance: &InstanceContext<'_>,
     mail: &OutgoingMail,
+    message_id: Option<String>,
 ) -> Result<Vec<u8>, ConnectorError> {
     let raw = match &mail.raw {
         Some(raw) => raw.clone(),
@@ -237,17 +295,14 @@ fn message_bytes(
                 })?;
                 mail.from = parse_address_list("from", account)?.into_iter().next();
             }
-            let domain = mail
-                .from
-                .as_ref()
-                .and_then(|from| from.email.rsplit_once('@'))
-                .map(|(_, domain)| domain.to_owned())
-                .unwrap_or_else(|| "ferry.invalid".into());
-            let message_id = format!(
-                "{:016x}.{}@{domain}",
-                rand::rng().random::<u64>(),
-                chrono::Utc::now().timestamp_millis()
-            );
+            let message_id = message_id.unwrap_or_else(|| {
+                format!(
+                    "{:016x}.{}@{}",
+                    rand::rng().random::<u64>(),
+                    chrono::Utc::now().timestamp_millis(),
+                    sender_domain(instance, &mail)
+                )
+            });
             compose_message(&mail, chrono::Utc::now().timestamp(), &message_id)?
         }
     };
@@ -274,7 +329,7 @@ fn related_upload(metadata: &Value, raw: &[u8]) -> HookOutput {
     );
     body.extend_from_slice(raw);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    HookOutput {
+    HookOutput::Upload {
         content_type: format!("multipart/related; boundary={boundary}"),
         body: Bytes::from(body),
     }

@@ -4,6 +4,7 @@
 //! `before` and `request` hooks may read the vendor through other operations of the connector
 //! ([`HookContext::read`]), so those reads are paced and fail like any call.
 
+mod gmail_history;
 mod gmail_labels;
 mod gmail_mime;
 mod gmail_readable;
@@ -24,6 +25,8 @@ pub(crate) enum Stage {
     Before,
     Request,
     Response,
+    /// Polls for change events (`events.polling_hook`).
+    Events,
 }
 
 impl Stage {
@@ -44,6 +47,7 @@ const HOOKS: &[(Stage, &str)] = &[
     (Stage::Request, "gmail.save_draft"),
     (Stage::Response, "gmail.readable_message"),
     (Stage::Response, "gmail.readable_thread"),
+    (Stage::Events, "gmail.history"),
 ];
 
 pub(crate) fn exists(stage: Stage, name: &str) -> bool {
@@ -58,10 +62,11 @@ pub(crate) fn names(stage: Stage) -> Vec<&'static str> {
         .collect()
 }
 
-/// The vendor request body a `request` hook produced.
-pub(crate) struct HookOutput {
-    pub content_type: String,
-    pub body: Bytes,
+/// What a `request` hook produced: the vendor request body, or — for a repeated idempotent call
+/// the vendor already carried out — the reply to give without calling again.
+pub(crate) enum HookOutput {
+    Upload { content_type: String, body: Bytes },
+    AlreadyDone(Value),
 }
 
 /// What a hook may use: the instance, and reads of the vendor through the connector's operations.
@@ -138,6 +143,18 @@ pub(crate) fn run_response(name: &str, body: Value) -> Result<Value, ConnectorEr
     match name {
         "gmail.readable_message" => Ok(gmail_readable::readable_message(&body)),
         "gmail.readable_thread" => Ok(gmail_readable::readable_thread(&body)),
+        other => Err(unknown(other)),
+    }
+}
+
+pub(crate) async fn run_events<C: Credentials>(
+    name: &str,
+    context: &HookContext<'_, C>,
+    object_type: &str,
+    cursor: Option<&str>,
+) -> Result<crate::events::EventBatch, ConnectorError> {
+    match name {
+        "gmail.history" => gmail_history::poll(context, object_type, cursor).await,
         other => Err(unknown(other)),
     }
 }
