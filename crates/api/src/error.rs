@@ -16,6 +16,23 @@ pub struct ApiError {
     pub provider_message: Option<String>,
     pub field: Option<String>,
     pub retry_after_secs: Option<u64>,
+    /// Every problem of an invalid flow, each naming its step and property.
+    pub problems: Option<Box<Vec<Problem>>>,
+}
+
+/// One problem of a flow definition, where it is.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -28,6 +45,8 @@ struct ErrorBody<'a> {
     provider_message: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    problems: &'a [Problem],
 }
 
 impl ApiError {
@@ -39,6 +58,7 @@ impl ApiError {
             provider_message: None,
             field: None,
             retry_after_secs: None,
+            problems: None,
         }
     }
 
@@ -97,6 +117,31 @@ impl From<AppError> for ApiError {
             AppError::Unavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
+            AppError::InvalidFlow { problems } => {
+                let first = problems.first();
+                ApiError {
+                    field: first.map(|p| match (&p.step, &p.property) {
+                        (Some(step), Some(property)) => format!("steps.{step}.{property}"),
+                        (Some(step), None) => format!("steps.{step}"),
+                        (None, Some(property)) => property.clone(),
+                        (None, None) => "body".into(),
+                    }),
+                    problems: Some(
+                        problems
+                            .into_iter()
+                            .map(|p| Problem {
+                                step: p.step,
+                                property: p.property,
+                                message: p.message,
+                                line: p.line,
+                                column: p.column,
+                            })
+                            .collect::<Vec<_>>()
+                            .into(),
+                    ),
+                    ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_flow", message)
+                }
+            }
             AppError::Internal(detail) => {
                 // The detail (database errors included) goes to the log, never to the client.
                 tracing::error!(error = %detail, "internal error");
@@ -118,6 +163,11 @@ impl IntoResponse for ApiError {
             code: self.code,
             provider_message: self.provider_message.as_deref(),
             field: self.field.as_deref(),
+            problems: self
+                .problems
+                .as_deref()
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
         };
         let mut response = (self.status, Json(&body)).into_response();
         if let Some(seconds) = self.retry_after_secs

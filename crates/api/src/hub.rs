@@ -136,6 +136,10 @@ pub(crate) async fn call_hub(
     let outcome = state.app.hub_call(&instance, &hub_request).await;
     let mut response = match outcome {
         Ok(reply) => {
+            state
+                .app
+                .after_hub_call(&instance, &hub_request, &reply)
+                .await;
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
             let status = if status == StatusCode::NO_CONTENT {
                 StatusCode::OK

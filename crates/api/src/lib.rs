@@ -9,13 +9,18 @@ mod callback_page;
 mod elements;
 mod error;
 mod extract;
+mod flow_wire;
+mod formula_instances;
+mod formulas;
 mod hub;
 mod instances;
+mod platform;
 mod request_id;
 mod routes;
 mod wire;
 
 pub use error::ApiError;
+pub use platform::platform_api;
 pub use routes::router;
 
 use ferry_app::App;

@@ -1,4 +1,5 @@
 use ferry_connectors::{ConnectorError, CredentialsError};
+use ferry_engine::FlowProblem;
 use ferry_oauth::OAuthError;
 use ferry_store::StoreError;
 use thiserror::Error;
@@ -41,6 +42,9 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
+    /// A flow definition with problems, each naming its step and property.
+    #[error("the flow is not valid: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidFlow { problems: Vec<FlowProblem> },
     #[error("internal error: {0}")]
     Internal(String),
 }

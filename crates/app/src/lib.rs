@@ -2,25 +2,40 @@
 //! authentication of the Cloud Elements `Authorization` header parts against hashed secrets,
 //! tenancy, instance life (creation by the Cloud Elements code flow, by ferry-hosted consent or from
 //! an existing refresh token; re-authentication; enable/disable), single-flight token refresh with a
-//! cross-process lease, and hub calls through the connector runtime. It depends on the store,
+//! cross-process lease, hub calls through the connector runtime, and flows: their definitions and
+//! instances, the triggers that start executions, the queue workers that run them step by step, and
+//! the history users read. It depends on the store,
 //! oauth and connectors crates and the model; it knows nothing of HTTP status codes or routes.
 
 mod cache;
 mod clock;
 mod error;
+mod executions;
+mod executor;
+mod flow_instances;
+mod flow_runtime;
+mod flows;
 mod hub;
 mod instances;
 mod oauth_flows;
 mod refresh;
 mod secrets;
+mod services;
 mod tenancy;
+mod triggers;
 
 pub use clock::{Clock, SystemClock};
 pub use error::AppError;
+pub use executions::{ExecutionPage, ExecutionQuery};
+pub use executor::ExecutionOutcome;
+pub use flow_instances::{FlowInstanceInput, FlowInstanceView};
+pub use flow_runtime::{FlowsConfig, PlatformApi, PlatformFuture};
 pub use instances::{InstanceInput, InstanceView};
 pub use oauth_flows::{CallbackOutcome, HostedAuthorization, OAuthUrlRequest};
 pub use secrets::secret_hash;
+pub use services::Services;
 pub use tenancy::{AuthorizationParts, BootstrapSecrets, Principal};
+pub use triggers::{WebhookCall, WebhookOutcome};
 
 use ferry_connectors::{Catalog, Runtime};
 use ferry_model::InstanceId;
@@ -63,6 +78,10 @@ struct AppInner {
     config: AppConfig,
     refresh_locks: Mutex<HashMap<InstanceId, Arc<tokio::sync::Mutex<()>>>>,
     cache: cache::AuthCache,
+    flows: flow_runtime::FlowRuntime,
+    request_triggers: triggers::RequestTriggerIndex,
+    /// Distinguishes this installation in idempotency keys shared with providers.
+    install_id: String,
 }
 
 /// What [`App::new`] is built from.
@@ -75,6 +94,7 @@ pub struct AppParts {
     pub state_key: Vec<u8>,
     pub clock: Arc<dyn Clock>,
     pub config: AppConfig,
+    pub flows: FlowsConfig,
 }
 
 impl App {
@@ -90,8 +110,16 @@ impl App {
                 config: parts.config,
                 refresh_locks: Mutex::new(HashMap::new()),
                 cache: cache::AuthCache::new(),
+                flows: flow_runtime::FlowRuntime::new(parts.flows),
+                request_triggers: triggers::RequestTriggerIndex::default(),
+                install_id: secrets::install_id(&parts.state_key),
             }),
         }
+    }
+
+    /// Lets `request` steps call ferry's own API (set once, after the HTTP edge exists).
+    pub fn set_platform_api(&self, platform: Arc<dyn PlatformApi>) {
+        let _ = self.inner.flows.platform.set(platform);
     }
 
     pub fn catalog(&self) -> &Catalog {

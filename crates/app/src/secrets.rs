@@ -29,3 +29,11 @@ pub(crate) fn hashes_equal(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
+
+/// A stable, non-secret name of this installation, derived from a key only it has.
+pub(crate) fn install_id(key: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"ferry install id");
+    hasher.update(key);
+    hex::encode(&hasher.finalize()[..6])
+}

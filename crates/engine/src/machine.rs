@@ -118,6 +118,9 @@ pub struct SubFlowCall {
     pub formula_id: Value,
     pub args: Value,
     pub configs: Map<String, Value>,
+    /// Names this call of this step of this execution: a resumed parent finds the child it had
+    /// started instead of starting another.
+    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -286,7 +289,7 @@ impl Engine {
             }
             StepKind::Formula => {
                 let properties = resolve(&Value::Object(def.properties.clone()), context);
-                let outcome = run_sub_flow(&properties, def, effects).await;
+                let outcome = run_sub_flow(&properties, def, effects, idempotency_key).await;
                 (properties, outcome)
             }
             StepKind::RetryFormulaExecution { attempts } => {
@@ -532,6 +535,7 @@ async fn run_sub_flow(
     properties: &Value,
     def: &ferry_model::flow::StepDef,
     effects: &impl Effects,
+    key: String,
 ) -> Outcome {
     let empty = Map::new();
     let props = properties.as_object().unwrap_or(&empty);
@@ -539,6 +543,7 @@ async fn run_sub_flow(
         formula_id: props.get("formulaId").cloned().unwrap_or(Value::Null),
         args: props.get("args").cloned().unwrap_or_else(|| json!({})),
         configs: object_of(props.get("subFormulaConfigs")),
+        key,
     };
     match effects.sub_flow(call).await {
         Ok(result) if result.succeeded => Outcome::success(result.output, &def.on_success),

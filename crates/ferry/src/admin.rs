@@ -35,6 +35,14 @@ pub enum AdminCommand {
     },
 }
 
+/// Admin commands run no flows; the server does.
+fn admin_flows() -> ferry_app::FlowsConfig {
+    ferry_app::FlowsConfig {
+        run_workers: false,
+        ..ferry_app::FlowsConfig::default()
+    }
+}
+
 pub async fn run(command: AdminCommand) -> Result<(), CliError> {
     let public_url = "http://127.0.0.1";
     match command {
@@ -45,14 +53,26 @@ pub async fn run(command: AdminCommand) -> Result<(), CliError> {
             last_name,
             storage,
         } => {
-            let app = build_app(&storage, public_url, &EndpointRewrites::new()).await?;
+            let app = build_app(
+                &storage,
+                public_url,
+                &EndpointRewrites::new(),
+                admin_flows(),
+            )
+            .await?;
             let secrets = app
                 .create_organization_with_user(&name, &email, &first_name, &last_name)
                 .await?;
             print_secrets(&secrets);
         }
         AdminCommand::RotateSecrets { email, storage } => {
-            let app = build_app(&storage, public_url, &EndpointRewrites::new()).await?;
+            let app = build_app(
+                &storage,
+                public_url,
+                &EndpointRewrites::new(),
+                admin_flows(),
+            )
+            .await?;
             let secrets = app.rotate_secrets(&email).await?;
             println!(
                 "New secrets for {} (organization {:?}):",
@@ -65,7 +85,13 @@ pub async fn run(command: AdminCommand) -> Result<(), CliError> {
             );
         }
         AdminCommand::ListUsers { storage } => {
-            let app = build_app(&storage, public_url, &EndpointRewrites::new()).await?;
+            let app = build_app(
+                &storage,
+                public_url,
+                &EndpointRewrites::new(),
+                admin_flows(),
+            )
+            .await?;
             for organization in app.store().list_organizations().await? {
                 println!("organization {} {:?}", organization.id, organization.name);
                 for user in app.store().list_users(organization.id).await? {

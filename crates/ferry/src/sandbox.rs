@@ -45,6 +45,8 @@ pub struct SandboxArgs {
     pub emulator_token_lifetime: u64,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub flows: crate::settings::FlowArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -154,7 +156,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
     for origin in GOOGLE_ORIGINS {
         rewrites.add(origin, &emulator_url);
     }
-    let app = build_app(&args.storage, &ferry_url, &rewrites).await?;
+    let app = build_app(&args.storage, &ferry_url, &rewrites, args.flows.config()?).await?;
     let (user_secret, organization_secret) = match app
         .bootstrap("Sandbox organization", "admin@ferry.local")
         .await?

@@ -2,7 +2,7 @@
 
 use crate::error::CliError;
 use crate::settings::{ServeArgs, StorageArgs, rewrites};
-use ferry_app::{App, AppConfig, AppParts, BootstrapSecrets, SystemClock};
+use ferry_app::{App, AppConfig, AppParts, BootstrapSecrets, FlowsConfig, SystemClock};
 use ferry_connectors::{Catalog, Egress, EgressConfig, EndpointRewrites, Runtime};
 use ferry_oauth::OAuthClient;
 use ferry_store::{MasterKey, Store, StoreOptions};
@@ -27,6 +27,7 @@ pub async fn build_app(
     storage: &StorageArgs,
     public_url: &str,
     rewrites: &EndpointRewrites,
+    flows: FlowsConfig,
 ) -> Result<App, CliError> {
     let catalog = Catalog::embedded(rewrites)?;
     if storage.database_url.is_none() {
@@ -52,6 +53,7 @@ pub async fn build_app(
             authorization_ttl: Duration::from_secs(15 * 60),
             process_id: process_id(),
         },
+        flows,
     }))
 }
 
@@ -102,10 +104,15 @@ async fn shutdown_signal() {
 }
 
 pub async fn run_http(listener: TcpListener, app: App) -> Result<(), CliError> {
-    axum::serve(listener, ferry_api::router(app))
+    let router = ferry_api::router(app.clone());
+    app.set_platform_api(ferry_api::platform_api(router.clone()));
+    let services = app.start_services();
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(CliError::io("the HTTP server stopped"))
+        .map_err(CliError::io("the HTTP server stopped"));
+    services.shutdown(Duration::from_secs(10)).await;
+    served
 }
 
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
@@ -122,6 +129,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         &args.storage,
         &public_url,
         &rewrites(&args.endpoint_rewrites)?,
+        args.flows.config()?,
     )
     .await?;
     if let Some(secrets) = app

@@ -38,6 +38,8 @@ pub struct ServeArgs {
     pub endpoint_rewrites: Vec<String>,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub flows: FlowArgs,
 }
 
 impl StorageArgs {
@@ -137,5 +139,62 @@ mod tests {
         assert_eq!(mode, 0o600);
         let second = load_or_create_key_file(&path).unwrap();
         assert_eq!(first.as_bytes(), second.as_bytes());
+    }
+}
+
+/// How this process runs flows.
+#[derive(Args, Debug, Clone)]
+pub struct FlowArgs {
+    /// Executions this process runs at once (0: none; another process runs the queue).
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 32)]
+    pub workers: usize,
+    /// Seconds between event polls of one instance (default: what each connector says).
+    #[arg(long, env = "FERRY_EVENT_POLL_SECONDS")]
+    pub event_poll_seconds: Option<f64>,
+    /// Base delay of retryFormulaExecution steps, in seconds (times e^attempt).
+    #[arg(long, env = "FERRY_RETRY_BASE_SECONDS", default_value_t = 60.0)]
+    pub retry_base_seconds: f64,
+    /// Days finished executions are kept.
+    #[arg(long, env = "FERRY_EXECUTION_RETENTION_DAYS", default_value_t = 30.0)]
+    pub execution_retention_days: f64,
+    /// Wall-clock limit of one script step, in seconds.
+    #[arg(long, env = "FERRY_SCRIPT_TIMEOUT_SECONDS", default_value_t = 30.0)]
+    pub script_timeout_seconds: f64,
+    /// Memory limit of one script step, in MiB.
+    #[arg(long, env = "FERRY_SCRIPT_MEMORY_MIB", default_value_t = 64)]
+    pub script_memory_mib: usize,
+}
+
+impl FlowArgs {
+    pub fn config(&self) -> Result<ferry_app::FlowsConfig, CliError> {
+        let seconds = |value: f64, name: &str| {
+            if value.is_finite() && value > 0.0 {
+                Ok(std::time::Duration::from_secs_f64(value))
+            } else {
+                Err(CliError::Config(format!(
+                    "{name} must be a positive number of seconds"
+                )))
+            }
+        };
+        let defaults = ferry_app::FlowsConfig::default();
+        Ok(ferry_app::FlowsConfig {
+            worker_concurrency: self.workers.max(1),
+            run_workers: self.workers > 0,
+            event_poll_interval: self
+                .event_poll_seconds
+                .map(|s| seconds(s, "--event-poll-seconds"))
+                .transpose()?,
+            retry_base: seconds(self.retry_base_seconds, "--retry-base-seconds")?,
+            retention: seconds(
+                self.execution_retention_days * 86_400.0,
+                "--execution-retention-days",
+            )?,
+            script_limits: ferry_sandbox::SandboxLimits {
+                wall_time: seconds(self.script_timeout_seconds, "--script-timeout-seconds")?,
+                memory_bytes: self.script_memory_mib.max(1) * 1024 * 1024,
+                ..defaults.script_limits.clone()
+            },
+            ..defaults
+        })
     }
 }

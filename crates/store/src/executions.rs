@@ -315,8 +315,8 @@ impl Store {
         };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE executions SET status = 'pending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-             WHERE id IN (SELECT id FROM executions WHERE \
-             (status = 'queued' AND run_after <= $3) OR (status = 'pending' AND lease_until < $3) \
+             WHERE id IN (SELECT id FROM executions WHERE parent_execution_id IS NULL AND \
+             ((status = 'queued' AND run_after <= $3) OR (status = 'pending' AND lease_until < $3)) \
              ORDER BY id LIMIT $4 {lock}) RETURNING {EXECUTION_COLUMNS}"
         )))
         .bind(owner)
@@ -331,6 +331,37 @@ impl Store {
             .collect::<StoreResult<_>>()?;
         claimed.sort_by_key(|e| e.id);
         Ok(claimed)
+    }
+
+    /// The sub-flow executions a parent started (they run inside their parent, never on their own).
+    pub async fn list_child_executions(&self, parent: ExecutionId) -> StoreResult<Vec<Execution>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE parent_execution_id = $1 ORDER BY id"
+        )))
+        .bind(parent.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(execution_from_row).collect()
+    }
+
+    /// Makes `owner` the runner of an unfinished execution whatever its lease (a resumed parent
+    /// taking its child back). Returns the execution if it is unfinished.
+    pub async fn take_over_execution(
+        &self,
+        id: ExecutionId,
+        owner: &str,
+        lease_until_ms: i64,
+    ) -> StoreResult<Option<Execution>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE executions SET status = 'pending', lease_owner = $1, lease_until = $2 \
+             WHERE id = $3 AND status IN ('queued', 'pending') RETURNING {EXECUTION_COLUMNS}"
+        )))
+        .bind(owner)
+        .bind(lease_until_ms)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(execution_from_row).transpose()
     }
 
     /// Extends the leases of executions `owner` is still running.

@@ -1,0 +1,117 @@
+//! What running flows needs in a process: settings, the engine and sandbox, the plan cache, the
+//! queue's wake-up, the executions this process runs (for lease renewal), and a way into ferry's
+//! own API for `request` steps.
+
+use crate::tenancy::Principal;
+use ferry_engine::{CallError, Engine, EngineLimits, FlowPlan, HttpCall, HttpExchange};
+use ferry_model::{ExecutionId, FlowId};
+use ferry_sandbox::{Sandbox, SandboxLimits};
+use moka::sync::Cache;
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Operator settings of flow execution.
+#[derive(Debug, Clone)]
+pub struct FlowsConfig {
+    /// Executions one process runs at once.
+    pub worker_concurrency: usize,
+    /// How long a claim holds without renewal; a dead worker's executions move on after it.
+    pub lease: Duration,
+    /// How often an idle worker looks for work it was not woken for.
+    pub poll_interval: Duration,
+    /// Overrides every connector's event polling interval (tests, demos).
+    pub event_poll_interval: Option<Duration>,
+    /// Base delay of retryFormulaExecution (Cloud Elements: minutes, times e^attempt).
+    pub retry_base: Duration,
+    /// Finished executions older than this are deleted.
+    pub retention: Duration,
+    pub script_limits: SandboxLimits,
+    /// Run the queue in this process (`false`: API only; another process executes).
+    pub run_workers: bool,
+}
+
+impl Default for FlowsConfig {
+    fn default() -> Self {
+        FlowsConfig {
+            worker_concurrency: 32,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
+            event_poll_interval: None,
+            retry_base: Duration::from_secs(60),
+            retention: Duration::from_secs(30 * 24 * 3600),
+            script_limits: SandboxLimits::default(),
+            run_workers: true,
+        }
+    }
+}
+
+pub type PlatformFuture = Pin<Box<dyn Future<Output = Result<HttpExchange, CallError>> + Send>>;
+
+/// ferry's own API, for `request` steps: the HTTP edge implements it (the binary wires it in
+/// after the router exists).
+pub trait PlatformApi: Send + Sync {
+    fn request(&self, principal: Arc<Principal>, call: HttpCall) -> PlatformFuture;
+}
+
+/// Flow execution state of one process.
+pub(crate) struct FlowRuntime {
+    pub config: FlowsConfig,
+    pub engine: Engine,
+    pub sandbox: Sandbox,
+    /// For `httpRequest` steps.
+    pub http: reqwest::Client,
+    pub plans: Cache<(FlowId, i64), Arc<FlowPlan>>,
+    pub platform: OnceLock<Arc<dyn PlatformApi>>,
+    /// Wakes workers when something was queued in this process.
+    pub queued: Notify,
+    /// Wakes trigger indexes when flows or flow instances changed here.
+    pub changed: Notify,
+    running: Mutex<HashSet<ExecutionId>>,
+}
+
+impl FlowRuntime {
+    pub fn new(config: FlowsConfig) -> Self {
+        FlowRuntime {
+            engine: Engine::new(EngineLimits::default()),
+            sandbox: Sandbox::new(config.script_limits.clone()),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::limited(5))
+                .build()
+                .expect("an HTTP client with default TLS builds"),
+            plans: Cache::builder().max_capacity(10_000).build(),
+            platform: OnceLock::new(),
+            queued: Notify::new(),
+            changed: Notify::new(),
+            running: Mutex::new(HashSet::new()),
+            config,
+        }
+    }
+
+    pub fn running_started(&self, id: ExecutionId) {
+        self.running
+            .lock()
+            .expect("running set poisoned")
+            .insert(id);
+    }
+
+    pub fn running_ended(&self, id: ExecutionId) {
+        self.running
+            .lock()
+            .expect("running set poisoned")
+            .remove(&id);
+    }
+
+    pub fn running(&self) -> Vec<ExecutionId> {
+        self.running
+            .lock()
+            .expect("running set poisoned")
+            .iter()
+            .copied()
+            .collect()
+    }
+}
