@@ -30,6 +30,7 @@ pub use config::{AccountSeed, EmulatorConfig, OAuthClientSeed};
 pub use error::EmulatorError;
 pub use faults::Fault;
 pub use oauth::token::IssuedGrant;
+pub use routes::{GMAIL_ROUTES, GmailRoute, STANDARD_QUERY};
 
 use serde::Serialize;
 use state::{Shared, StoreOptions, read, write};

@@ -31,6 +31,11 @@ impl Params {
         self.get(name).filter(|v| !v.is_empty())
     }
 
+    /// The names given, in order (repeated names repeat).
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
     /// Every value of `name`.
     pub(crate) fn all(&self, name: &str) -> Vec<String> {
         self.0

@@ -8,6 +8,8 @@ mod support;
 mod consent;
 #[path = "emulator/control.rs"]
 mod control;
+#[path = "emulator/discovery.rs"]
+mod discovery;
 #[path = "emulator/gmail_errors.rs"]
 mod gmail_errors;
 #[path = "emulator/gmail_labels.rs"]

@@ -116,6 +116,15 @@ impl GmailError {
         Self::invalid_argument(format!("Invalid label: {label}"))
     }
 
+    /// A query parameter the method does not have, worded as Google's front end words it.
+    pub(crate) fn unknown_parameter(name: &str) -> Self {
+        let mut e = Self::invalid_argument(format!(
+            "Invalid JSON payload received. Unknown name \"{name}\": Cannot bind query parameter. Field '{name}' could not be found in request message."
+        ));
+        e.reason = "invalid";
+        e
+    }
+
     pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self::new(409, message, "duplicate", "ALREADY_EXISTS")
     }

@@ -5,6 +5,7 @@
 pub(crate) mod batch;
 pub(crate) mod drafts;
 pub(crate) mod error;
+pub(crate) mod fields;
 pub(crate) mod history;
 pub(crate) mod labels;
 pub(crate) mod messages;
@@ -71,6 +72,8 @@ pub(crate) struct Call {
     pub params: Params,
     pub bits: ScopeBits,
     pub pretty: bool,
+    /// A `fields` partial-response selection.
+    pub fields: Option<fields::Selection>,
 }
 
 impl Call {
@@ -82,10 +85,17 @@ impl Call {
 
     /// A JSON answer, pretty-printed unless `prettyPrint=false` (Google's default is pretty).
     pub(crate) fn json<T: Serialize>(&self, value: &T) -> Response {
-        let body = if self.pretty {
-            serde_json::to_vec_pretty(value)
-        } else {
-            serde_json::to_vec(value)
+        let body = match &self.fields {
+            None if self.pretty => serde_json::to_vec_pretty(value),
+            None => serde_json::to_vec(value),
+            Some(selection) => {
+                let selected = selection.apply(serde_json::to_value(value).unwrap_or_default());
+                if self.pretty {
+                    serde_json::to_vec_pretty(&selected)
+                } else {
+                    serde_json::to_vec(&selected)
+                }
+            }
         }
         .unwrap_or_default();
         let mut response = body.into_response();
@@ -151,11 +161,16 @@ pub(crate) async fn gate(
         None => {}
     }
     let pretty = params.get("prettyPrint") != Some("false");
+    let fields = params
+        .non_empty("fields")
+        .map(fields::Selection::parse)
+        .transpose()?;
     Ok(Call {
         account,
         params,
         bits,
         pretty,
+        fields,
     })
 }
 
