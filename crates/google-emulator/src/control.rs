@@ -27,9 +27,11 @@ fn bad_request(message: impl Into<String>) -> Response {
     problem(StatusCode::BAD_REQUEST, message)
 }
 
-fn error_response(e: EmulatorError) -> Response {
+pub(crate) fn error_response(e: EmulatorError) -> Response {
     match e {
-        EmulatorError::UnknownAccount(_) => problem(StatusCode::NOT_FOUND, e.to_string()),
+        EmulatorError::UnknownAccount(_) | EmulatorError::UnknownProject(_) => {
+            problem(StatusCode::NOT_FOUND, e.to_string())
+        }
         EmulatorError::AlreadyExists { .. } => problem(StatusCode::CONFLICT, e.to_string()),
         EmulatorError::InvalidField { .. } | EmulatorError::InvalidMessage(_) => {
             bad_request(e.to_string())
@@ -39,7 +41,7 @@ fn error_response(e: EmulatorError) -> Response {
 }
 
 /// A control-API failure: a status and a message naming what is wrong.
-struct Problem(StatusCode, String);
+pub(crate) struct Problem(pub StatusCode, pub String);
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
@@ -47,7 +49,7 @@ impl IntoResponse for Problem {
     }
 }
 
-fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(bytes)
         .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }

@@ -7,6 +7,9 @@ pub enum EmulatorError {
     /// The named account is not hosted by this emulator.
     #[error("unknown account: {0}")]
     UnknownAccount(String),
+    /// No project of the developer console has this id.
+    #[error("unknown project: {0}")]
+    UnknownProject(String),
     /// A control-API or configuration value is invalid; `field` names the offending field.
     #[error("invalid {field}: {message}")]
     InvalidField {

@@ -11,6 +11,7 @@
 
 mod clock;
 mod config;
+mod console;
 mod control;
 mod demo;
 mod discovery;
@@ -23,10 +24,12 @@ mod oauth;
 mod params;
 mod routes;
 mod search;
+mod snapshot;
 mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AccountSeed, EmulatorConfig, OAuthClientSeed};
+pub use console::{ConsentScreen, Project};
 pub use error::EmulatorError;
 pub use faults::Fault;
 pub use oauth::token::IssuedGrant;
@@ -101,6 +104,7 @@ impl Emulator {
             accounts: RwLock::new(HashMap::new()),
             clients: RwLock::new(HashMap::new()),
             oauth: RwLock::new(Default::default()),
+            console: RwLock::new(Default::default()),
             ids: Default::default(),
             token_counts: Default::default(),
         });
@@ -174,8 +178,46 @@ impl Emulator {
         self.shared.add_client(seed)
     }
 
-    /// Every refresh and access token of the account stops working; a refresh answers
-    /// `invalid_grant` "Token has been expired or revoked.".
+    /// A new project of the developer console (its Gmail API not yet enabled). Without a
+    /// `project_id`, one is made from the name.
+    pub fn create_project(
+        &self,
+        name: &str,
+        project_id: Option<&str>,
+    ) -> Result<Project, EmulatorError> {
+        self.shared.create_project(name, project_id)
+    }
+
+    /// Enables or disables the Gmail API of a project; calls with its clients' tokens answer 403
+    /// `accessNotConfigured` while it is disabled.
+    pub fn set_gmail_api(&self, project_id: &str, enabled: bool) -> Result<Project, EmulatorError> {
+        self.shared.set_gmail_api(project_id, enabled)
+    }
+
+    /// Configures a project's OAuth consent screen.
+    pub fn configure_consent_screen(
+        &self,
+        project_id: &str,
+        screen: ConsentScreen,
+    ) -> Result<Project, EmulatorError> {
+        self.shared.set_consent_screen(project_id, screen)
+    }
+
+    /// Creates an OAuth client of type "Web application" in a project (its consent screen must be
+    /// configured; redirect URIs must be loopback or https on an authorized domain).
+    pub fn create_web_client(
+        &self,
+        project_id: &str,
+        redirect_uris: Vec<String>,
+    ) -> Result<OAuthClientSeed, EmulatorError> {
+        self.shared.create_web_client(project_id, redirect_uris)
+    }
+
+    /// The projects of the developer console.
+    pub fn projects(&self) -> Vec<Project> {
+        self.shared.projects()
+    }
+
     /// A grant for `client_id` as if `email` had consented to `scopes`, skipping the consent pages.
     pub fn grant(
         &self,
@@ -186,6 +228,8 @@ impl Emulator {
         oauth::token::mint_grant(self, email, client_id, scopes)
     }
 
+    /// Every refresh and access token of the account stops working; a refresh answers
+    /// `invalid_grant` "Token has been expired or revoked.".
     pub fn revoke_grants(&self, email: &str) {
         write(&self.shared.oauth).revoke_account(email);
     }

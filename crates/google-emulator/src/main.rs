@@ -42,6 +42,9 @@ struct Args {
     /// Do not put welcome mails into new inboxes.
     #[arg(long)]
     no_demo_mail: bool,
+    /// Keep mailboxes, clients, projects and refresh tokens in this file across restarts.
+    #[arg(long)]
+    state_file: Option<std::path::PathBuf>,
 }
 
 fn display_name(email: &str) -> String {
@@ -99,7 +102,16 @@ async fn main() -> std::io::Result<()> {
         seed_demo_mail: !args.no_demo_mail,
         ..EmulatorConfig::default()
     };
-    let running = Emulator::new(config)
+    let emulator = Emulator::new(config);
+    let autosave = match &args.state_file {
+        Some(path) => {
+            emulator.load_state(path).map_err(std::io::Error::other)?;
+            Some(emulator.autosave(path.clone(), Duration::from_secs(2)))
+        }
+        None => None,
+    };
+    let running = emulator
+        .clone()
         .start(SocketAddr::new(args.bind, args.port))
         .await?;
     println!(
@@ -111,6 +123,12 @@ async fn main() -> std::io::Result<()> {
         })
     );
     stopped().await?;
+    if let Some(task) = autosave {
+        task.abort();
+    }
+    if let Some(path) = &args.state_file {
+        emulator.save_state(path).map_err(std::io::Error::other)?;
+    }
     running.shutdown().await
 }
 

@@ -1,11 +1,12 @@
 //! Every route of the emulator, in one place. One origin serves the paths that Google serves on
-//! `accounts.google.com`, `oauth2.googleapis.com` and `gmail.googleapis.com`.
+//! `accounts.google.com`, `oauth2.googleapis.com`, `gmail.googleapis.com` and (a small part of)
+//! `console.cloud.google.com`.
 
 use crate::Emulator;
-use crate::control;
 use crate::gmail::error::GmailError;
 use crate::gmail::{self, batch, drafts, history, labels, messages, send, threads};
 use crate::oauth::{consent, token, userinfo};
+use crate::{console, control};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{Next, from_fn_with_state};
@@ -437,12 +438,54 @@ pub(crate) fn router(emu: Emulator) -> Router {
             "/_emulator/accounts/{email}/messages",
             get(control::list_account_messages).post(control::deliver_account_message),
         )
-        .route("/_emulator/health", get(control::get_health));
+        .route("/_emulator/health", get(control::get_health))
+        .route(
+            "/_emulator/projects",
+            get(console::api::list_projects).post(console::api::create_project),
+        )
+        .route(
+            "/_emulator/projects/{project}",
+            get(console::api::get_project),
+        )
+        .route(
+            "/_emulator/projects/{project}/apis/{api}/{action}",
+            post(console::api::set_api),
+        )
+        .route(
+            "/_emulator/projects/{project}/consent-screen",
+            put(console::api::put_consent_screen),
+        )
+        .route(
+            "/_emulator/projects/{project}/clients",
+            post(console::api::create_client),
+        );
+
+    // console.cloud.google.com
+    let console_pages = Router::new()
+        .route("/console", get(console::pages::get_console))
+        .route("/console/projects", post(console::pages::post_project))
+        .route(
+            "/console/projects/{project}",
+            get(console::pages::get_project),
+        )
+        .route(
+            "/console/projects/{project}/apis/gmail",
+            post(console::pages::post_gmail_api),
+        )
+        .route(
+            "/console/projects/{project}/consent-screen",
+            post(console::pages::post_consent_screen),
+        )
+        .route(
+            "/console/projects/{project}/clients",
+            post(console::pages::post_client),
+        );
 
     Router::new()
         .merge(gmail_routes)
         .merge(oauth_routes)
         .merge(control_routes)
+        .merge(console_pages)
         .route(
             "/_emulator/accounts/{email}",
             delete(control::method_not_allowed),

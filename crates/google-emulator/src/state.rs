@@ -3,6 +3,7 @@
 
 use crate::clock::{Clock, epoch_millis};
 use crate::config::{AccountSeed, OAuthClientSeed};
+use crate::console::Console;
 use crate::error::EmulatorError;
 use crate::faults::FaultQueue;
 use crate::ids::MessageIdGenerator;
@@ -65,6 +66,7 @@ pub(crate) struct Shared {
     pub accounts: RwLock<HashMap<String, Arc<Account>>>,
     pub clients: RwLock<HashMap<String, Arc<OAuthClientSeed>>>,
     pub oauth: RwLock<OAuthState>,
+    pub console: RwLock<Console>,
     pub ids: MessageIdGenerator,
     pub token_counts: TokenCounters,
 }

@@ -6,6 +6,8 @@ mod support;
 
 #[path = "emulator/consent.rs"]
 mod consent;
+#[path = "emulator/console.rs"]
+mod console;
 #[path = "emulator/control.rs"]
 mod control;
 #[path = "emulator/discovery.rs"]
@@ -18,5 +20,7 @@ mod gmail_labels;
 mod gmail_messages;
 #[path = "emulator/gmail_search.rs"]
 mod gmail_search;
+#[path = "emulator/state_file.rs"]
+mod state_file;
 #[path = "emulator/token.rs"]
 mod token;

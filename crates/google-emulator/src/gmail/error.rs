@@ -31,6 +31,7 @@ pub(crate) struct Detail {
     pub location: Option<(&'static str, &'static str)>,
     pub retry_after: Option<u64>,
     pub www_authenticate: Option<String>,
+    pub extended_help: Option<&'static str>,
 }
 
 const INVALID_CREDENTIALS: &str = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
@@ -52,6 +53,7 @@ impl GmailError {
             location: None,
             retry_after: None,
             www_authenticate: None,
+            extended_help: None,
         }))
     }
 
@@ -85,6 +87,21 @@ impl GmailError {
 
     pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, message, "forbidden", "PERMISSION_DENIED")
+    }
+
+    /// A token of a client whose project has not enabled the Gmail API.
+    pub(crate) fn access_not_configured(project_number: u64) -> Self {
+        let mut e = Self::new(
+            403,
+            format!(
+                "Gmail API has not been used in project {project_number} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/gmail.googleapis.com/overview?project={project_number} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry."
+            ),
+            "accessNotConfigured",
+            "PERMISSION_DENIED",
+        );
+        e.domain = "usageLimits";
+        e.extended_help = Some("https://console.developers.google.com");
+        e
     }
 
     pub(crate) fn delegation_denied(user: &str) -> Self {
@@ -172,6 +189,9 @@ impl GmailError {
             "domain": self.domain,
             "reason": self.reason,
         });
+        if let Some(help) = self.extended_help {
+            item["extendedHelp"] = help.into();
+        }
         if let Some((location, kind)) = self.location {
             item["location"] = location.into();
             item["locationType"] = kind.into();

@@ -140,6 +140,9 @@ pub(crate) async fn gate(
         let (grant, _) = oauth
             .check_access(token, shared.now())
             .map_err(|_| GmailError::invalid_credentials())?;
+        if let Some(project) = read(&shared.console).gmail_disabled_for(&grant.client_id) {
+            return Err(GmailError::access_not_configured(project.project_number));
+        }
         (grant.account.clone(), grant.bits)
     };
     if bits & method.allowed() == 0 {

@@ -4,6 +4,7 @@
 pub(crate) mod history;
 pub(crate) mod labels;
 pub(crate) mod message;
+pub(crate) mod snapshot;
 
 use crate::search::{Candidate, Query};
 use history::{History, HistoryRecord};
