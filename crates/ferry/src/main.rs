@@ -5,6 +5,7 @@
 //! connectors, OAuth client and application services together and hands them to the HTTP edge.
 
 mod admin;
+mod emulator_cli;
 mod error;
 mod sandbox;
 mod server;
@@ -36,8 +37,9 @@ enum Command {
     /// Serve ferry and a local Google emulator with demo accounts and an OAuth client: no Google
     /// account, no network.
     Sandbox(sandbox::SandboxArgs),
-    /// Run only the local Google emulator.
-    Emulator(sandbox::EmulatorArgs),
+    /// Run only the local Google emulator, or drive a running one (faults, revocations, the
+    /// developer console's projects and clients).
+    Emulator(emulator_cli::EmulatorCommand),
     /// Organizations, users and secrets.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -74,7 +76,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => server::serve(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
-            Command::Emulator(args) => sandbox::run_emulator(args).await,
+            Command::Emulator(command) => emulator_cli::run(command).await,
             Command::Admin(command) => admin::run(command).await,
         }
     });

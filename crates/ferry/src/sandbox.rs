@@ -4,7 +4,7 @@
 //! directory tells scripts and tests where everything is.
 
 use crate::error::CliError;
-use crate::server::{bind, build_app, run_http};
+use crate::server::{bind, build_app, run_http, shutdown_signal};
 use crate::settings::StorageArgs;
 use clap::Args;
 use ferry_app::AuthorizationParts;
@@ -43,6 +43,13 @@ pub struct SandboxArgs {
     /// Lifetime of the emulator's access tokens, in seconds (short ones exercise refreshing).
     #[arg(long, default_value_t = 3600)]
     pub emulator_token_lifetime: u64,
+    /// Where the emulator keeps its mailboxes, clients and refresh tokens across restarts
+    /// (default: emulator-state.json in the data directory).
+    #[arg(long)]
+    pub emulator_state: Option<std::path::PathBuf>,
+    /// Start the emulator afresh, without reading or writing its state file.
+    #[arg(long, conflicts_with = "emulator_state")]
+    pub fresh_emulator: bool,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
@@ -66,6 +73,34 @@ pub struct EmulatorArgs {
         default_value = "http://127.0.0.1:8080/oauth/callback"
     )]
     pub redirect_uris: Vec<String>,
+    /// Keep mailboxes, clients, projects and refresh tokens in this file across restarts.
+    #[arg(long)]
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+/// How often a changed emulator state is written to its file.
+const AUTOSAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads the emulator's state file (if there is one yet) and keeps it up to date.
+fn persist(emulator: &Emulator, path: &Path) -> Result<tokio::task::JoinHandle<()>, CliError> {
+    match emulator.load_state(path) {
+        Ok(true) => tracing::info!(path = %path.display(), "emulator state restored"),
+        Ok(false) => {}
+        Err(error) => {
+            return Err(CliError::Config(format!(
+                "the emulator state file cannot be used: {error} (move it away, or start with --fresh-emulator)"
+            )));
+        }
+    }
+    Ok(emulator.autosave(path.to_owned(), AUTOSAVE_EVERY))
+}
+
+fn save_on_exit(emulator: &Emulator, path: Option<&Path>) {
+    if let Some(path) = path
+        && let Err(error) = emulator.save_state(path)
+    {
+        tracing::warn!(error = %error, path = %path.display(), "the emulator state was not saved");
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -183,10 +218,23 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
     )?;
     write_private(&sandbox_path, &json)?;
 
-    let emulator_task = tokio::spawn(emulator.serve(emulator_listener));
+    let state_path = (!args.fresh_emulator).then(|| {
+        args.emulator_state
+            .clone()
+            .unwrap_or_else(|| args.storage.data_dir.join("emulator-state.json"))
+    });
+    let autosave = state_path
+        .as_deref()
+        .map(|path| persist(&emulator, path))
+        .transpose()?;
+    let emulator_task = tokio::spawn(emulator.clone().serve(emulator_listener));
     print_banner(&file, &sandbox_path, started.elapsed().as_millis());
     let served = run_http(ferry_listener, app).await;
     emulator_task.abort();
+    if let Some(task) = autosave {
+        task.abort();
+    }
+    save_on_exit(&emulator, state_path.as_deref());
     served
 }
 
@@ -311,16 +359,27 @@ pub async fn run_emulator(args: EmulatorArgs) -> Result<(), CliError> {
         }],
         ..EmulatorConfig::default()
     });
+    let autosave = args
+        .state_file
+        .as_deref()
+        .map(|path| persist(&emulator, path))
+        .transpose()?;
     println!(
         "{}",
         serde_json::json!({
             "emulator_url": format!("http://{address}"),
+            "console_url": format!("http://{address}/console"),
             "accounts": DEMO_ACCOUNTS.iter().map(|(e, _)| *e).collect::<Vec<_>>(),
             "oauth_client": {"client_id": args.client_id, "redirect_uris": args.redirect_uris},
         })
     );
-    emulator
-        .serve(listener)
+    let served = axum::serve(listener, emulator.router())
+        .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(CliError::io("the emulator stopped"))
+        .map_err(CliError::io("the emulator stopped"));
+    if let Some(task) = autosave {
+        task.abort();
+    }
+    save_on_exit(&emulator, args.state_file.as_deref());
+    served
 }

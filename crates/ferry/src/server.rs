@@ -79,7 +79,7 @@ pub fn print_secrets(secrets: &BootstrapSecrets) {
     );
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod emulator_cli;
 mod gmail_errors;
 mod gmail_operations;
 mod gmail_suite;

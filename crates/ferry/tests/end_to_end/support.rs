@@ -59,7 +59,8 @@ impl Sandbox {
 
     pub async fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Sandbox {
         let sandbox_json = dir.path().join("sandbox.json");
-        let _ = std::fs::remove_file(&sandbox_json);
+        // A restart rewrites the file (new ports) and keeps the secrets in it: wait for the change.
+        let previous = std::fs::read_to_string(&sandbox_json).ok();
         let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
         command
             .args([
@@ -79,6 +80,7 @@ impl Sandbox {
         let started = Instant::now();
         let config: Value = loop {
             if let Ok(text) = std::fs::read_to_string(&sandbox_json)
+                && previous.as_ref() != Some(&text)
                 && let Ok(value) = serde_json::from_str(&text)
             {
                 break value;
@@ -116,6 +118,30 @@ impl Sandbox {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         sandbox
+    }
+
+    /// Stops ferry as an operator would (SIGTERM, so it saves what it keeps) and hands back its
+    /// data directory for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Runs `ferry ARGS…` to completion; answers (success, stdout, stderr).
+    pub fn ferry_command(&self, args: &[&str]) -> (bool, String, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(args)
+            .env("FERRY_LOG", "warn")
+            .output()
+            .expect("ferry runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     pub fn ferry(&self) -> String {
