@@ -20,6 +20,8 @@ mod gmail_labels;
 mod gmail_messages;
 #[path = "emulator/gmail_search.rs"]
 mod gmail_search;
+#[path = "emulator/python_client.rs"]
+mod python_client;
 #[path = "emulator/state_file.rs"]
 mod state_file;
 #[path = "emulator/token.rs"]
