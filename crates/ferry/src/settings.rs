@@ -160,6 +160,10 @@ pub struct FlowArgs {
     /// Wall-clock limit of one script step, in seconds.
     #[arg(long, env = "FERRY_SCRIPT_TIMEOUT_SECONDS", default_value_t = 30.0)]
     pub script_timeout_seconds: f64,
+    /// Seconds an execution stays claimed by a process without renewal; after a crash, other
+    /// processes resume its executions this much later.
+    #[arg(long, env = "FERRY_LEASE_SECONDS", default_value_t = 60.0)]
+    pub lease_seconds: f64,
     /// Memory limit of one script step, in MiB.
     #[arg(long, env = "FERRY_SCRIPT_MEMORY_MIB", default_value_t = 64)]
     pub script_memory_mib: usize,
@@ -185,6 +189,7 @@ impl FlowArgs {
                 .map(|s| seconds(s, "--event-poll-seconds"))
                 .transpose()?,
             retry_base: seconds(self.retry_base_seconds, "--retry-base-seconds")?,
+            lease: seconds(self.lease_seconds, "--lease-seconds")?,
             retention: seconds(
                 self.execution_retention_days * 86_400.0,
                 "--execution-retention-days",

@@ -1,0 +1,585 @@
+//! Flows end to end: the seed's flow, triggers, save-time validation, execution control.
+
+use crate::flow_support::{seed_flow, step, values};
+use crate::support::{Sandbox, base64url, mimecheck, reply};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const FLOW_FLAGS: [&str; 6] = [
+    "--event-poll-seconds",
+    "0.3",
+    "--script-timeout-seconds",
+    "2",
+    "--retry-base-seconds",
+    "0.05",
+];
+
+#[tokio::test]
+async fn the_seed_flow_sends_the_email_from_a_manual_trigger() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let grace = sandbox.account(1);
+    let gmail = sandbox
+        .connect_gmail("flow mail", &sandbox.account(0))
+        .await;
+    let flow = sandbox.create_flow(seed_flow(&grace)).await;
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await;
+    let execution_id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({"customer": 42}))
+        .await;
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    let steps = execution["stepExecutions"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "trigger + 2 steps: {execution}");
+    let values = values(&execution);
+    assert_eq!(values["trigger.args"], "{\"customer\":42}");
+    assert_eq!(values["prepareSendEmailToCustomer.url"], "/messages");
+    assert!(values["prepareSendEmailToCustomer.form"].contains("Integration Builder is cool!"));
+    assert_eq!(values["sendEmailToCustomer.response.code"], "200");
+    let sent = &step(&execution, "sendEmailToCustomer")["output"]["response"]["body"];
+    assert!(sent["id"].is_string(), "{sent}");
+
+    let inbox = sandbox.mailbox(&grace).await;
+    let arrived: Vec<&Value> = inbox
+        .iter()
+        .filter(|m| m["subject"] == "Integration Builder Gmail Connector")
+        .collect();
+    assert_eq!(arrived.len(), 1, "the email arrives once");
+    let raw = base64url(arrived[0]["raw"].as_str().unwrap());
+    assert!(String::from_utf8_lossy(&raw).contains("Integration Builder is cool! Try it out!"));
+    mimecheck(&[raw]);
+}
+
+async fn deliver(sandbox: &Sandbox, to: &str, subject: &str) -> String {
+    let raw = format!(
+        "From: Customer <customer@example.org>\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{subject}@example.org>\r\n\r\nHello {subject}\r\n"
+    );
+    use base64::Engine;
+    let delivered = sandbox
+        .emulator_post(
+            &format!("/_emulator/accounts/{to}/messages"),
+            json!({"raw": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)}),
+        )
+        .await;
+    assert!(delivered.status.is_success(), "{}", delivered.text);
+    delivered.body["id"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn an_event_triggered_flow_runs_once_per_new_message() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let ada = sandbox.account(0);
+    let gmail = sandbox.connect_gmail("events", &ada).await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "On new mail",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "event", "properties": {"elementInstanceId": "${config.gmail}"}, "onSuccess": ["note"]}],
+            "steps": [{"name": "note", "type": "script", "properties": {"body": "done({id: trigger.event.objectId, kind: trigger.event.eventType});"}}]
+        }))
+        .await;
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await;
+    let instance_id = instance["id"].as_i64().unwrap();
+    let mut delivered = Vec::new();
+    for subject in ["first", "second", "third"] {
+        delivered.push(deliver(&sandbox, &ada, subject).await);
+    }
+    let executions = sandbox.wait_for_executions(instance_id, 3).await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let executions_later = sandbox.executions_of(instance_id).await;
+    assert_eq!(
+        executions_later.len(),
+        3,
+        "exactly one execution per message: {executions_later:?}"
+    );
+    let mut seen: Vec<String> = Vec::new();
+    for summary in &executions {
+        let execution = sandbox
+            .finished_execution(summary["id"].as_i64().unwrap())
+            .await;
+        assert_eq!(execution["status"], "success");
+        let note = &step(&execution, "note")["output"];
+        assert_eq!(note["kind"], "CREATED");
+        seen.push(note["id"].as_str().unwrap().to_owned());
+        assert_eq!(execution["objectId"], note["id"]);
+    }
+    seen.sort();
+    delivered.sort();
+    assert_eq!(seen, delivered);
+}
+
+#[tokio::test]
+async fn a_call_to_the_instance_api_starts_an_element_request_flow() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let gmail = sandbox.connect_gmail("requests", &sandbox.account(0)).await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "After a send",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "elementRequest", "properties": {"elementInstanceId": "${config.gmail}", "method": "POST", "api": "/hubs/general/messages"}, "onSuccess": ["seen"]}],
+            "steps": [{"name": "seen", "type": "script", "properties": {"body": "done({subject: trigger.request.body.subject, code: trigger.response.code, id: trigger.response.body.id});"}}]
+        }))
+        .await;
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await;
+    let token = gmail["token"].as_str().unwrap();
+    let sent = sandbox
+        .hub(
+            Method::POST,
+            "/messages",
+            token,
+            Some(json!({"to": sandbox.account(1), "subject": "watched", "data": "x"})),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let listed = sandbox.hub(Method::GET, "/messages", token, None).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let executions = sandbox
+        .wait_for_executions(instance["id"].as_i64().unwrap(), 1)
+        .await;
+    assert_eq!(executions.len(), 1, "only the POST /messages call triggers");
+    let execution = sandbox
+        .finished_execution(executions[0]["id"].as_i64().unwrap())
+        .await;
+    let seen = &step(&execution, "seen")["output"];
+    assert_eq!(seen["subject"], "watched");
+    assert_eq!(seen["code"], 200);
+    assert_eq!(seen["id"], sent.body["id"]);
+}
+
+/// A loopback stub for httpRequest steps: echoes what it got, slowly when asked.
+async fn stub() -> String {
+    use axum::routing::any;
+    let app = axum::Router::new().route(
+        "/{*path}",
+        any(
+            |axum::extract::Path(path): axum::extract::Path<String>, body: String| async move {
+                if path.starts_with("slow") {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                if path.starts_with("fail") {
+                    return (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        axum::Json(json!({"error": "stub failure"})),
+                    );
+                }
+                (
+                    axum::http::StatusCode::OK,
+                    axum::Json(json!({"id": "stub-1", "path": path, "received": body})),
+                )
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn webhook_flow(stub: &str, synchronous: bool) -> Value {
+    json!({
+        "name": "Webhook relay",
+        "triggers": [{"type": "webhook", "properties": {"synchronous": synchronous}, "onSuccess": ["build"]}],
+        "steps": [
+            {"name": "build", "type": "script", "properties": {"body": "done({url: '/items', body: {name: trigger.body.name, doubled: trigger.body.n * 2}});"}, "onSuccess": ["forward"]},
+            {"name": "forward", "type": "httpRequest", "properties": {"method": "POST", "url": format!("{stub}${{steps.build.url}}"), "body": "${steps.build.body}"}}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn a_synchronous_webhook_answers_with_the_last_steps_result() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let stub = stub().await;
+    let flow = sandbox.create_flow(webhook_flow(&stub, true)).await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let url = instance["webhookUrl"].as_str().unwrap().to_owned();
+    let secret = instance["webhookSecret"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&sandbox.ferry()), "{url}");
+
+    let answer = reply(
+        sandbox
+            .http
+            .post(&url)
+            .header("X-Ferry-Webhook-Secret", &secret)
+            .json(&json!({"name": "widget", "n": 21}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.body["response"]["code"], 200);
+    assert_eq!(answer.body["response"]["body"]["path"], "items");
+    let received: Value = serde_json::from_str(
+        answer.body["response"]["body"]["received"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(received, json!({"name": "widget", "doubled": 42}));
+    let execution_id: i64 = answer
+        .header("elements-execution-id")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(
+        execution["stepExecutions"].as_array().unwrap().len(),
+        3,
+        "the history is stored"
+    );
+
+    for wrong in [None, Some("not-the-secret")] {
+        let mut request = sandbox.http.post(&url).json(&json!({}));
+        if let Some(secret) = wrong {
+            request = request.header("X-Ferry-Webhook-Secret", secret);
+        }
+        assert_eq!(
+            request.send().await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let shown = sandbox
+        .api(
+            Method::GET,
+            &format!("/formulas/instances/{}", instance["id"]),
+            None,
+        )
+        .await;
+    assert!(
+        shown.body.get("webhookSecret").is_none(),
+        "the secret is shown once"
+    );
+}
+
+#[tokio::test]
+async fn an_asynchronous_webhook_is_queued_and_a_failing_call_fails_its_step() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let stub = stub().await;
+    let mut flow = webhook_flow(&format!("{stub}/fail"), false);
+    flow["steps"][1]["properties"]["url"] = json!(format!("{stub}/fail${{steps.build.url}}"));
+    let flow = sandbox.create_flow(flow).await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let accepted = reply(
+        sandbox
+            .http
+            .post(format!(
+                "{}?secret={}",
+                instance["webhookUrl"].as_str().unwrap(),
+                instance["webhookSecret"].as_str().unwrap()
+            ))
+            .json(&json!({"name": "x", "n": 1}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.text);
+    let execution = sandbox
+        .finished_execution(accepted.body["executionId"].as_i64().unwrap())
+        .await;
+    assert_eq!(execution["status"], "failed");
+    let forward = step(&execution, "forward");
+    assert_eq!(forward["status"], "failed");
+    assert_eq!(forward["output"]["response"]["code"], 500);
+    let errors = sandbox
+        .api(
+            Method::GET,
+            &format!("/formulas/instances/executions/{}/errors", execution["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(errors.body.as_array().unwrap().len(), 1);
+
+    // Retry runs the flow again with the same input.
+    let retried = sandbox
+        .api(
+            Method::PUT,
+            &format!("/formulas/instances/executions/{}/retries", execution["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.text);
+    let again = sandbox
+        .finished_execution(retried.body["id"].as_i64().unwrap())
+        .await;
+    assert_eq!(again["attempt"], 2);
+    assert_eq!(values(&again)["trigger.body"], "{\"name\":\"x\",\"n\":1}");
+}
+
+#[tokio::test]
+async fn a_running_execution_can_be_cancelled_once() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let stub = stub().await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Slow",
+            "triggers": [{"type": "manual", "onSuccess": ["wait"]}],
+            "steps": [
+                {"name": "wait", "type": "httpRequest", "properties": {"method": "GET", "url": format!("{stub}/slow")}, "onSuccess": ["after"]},
+                {"name": "after", "type": "script", "properties": {"body": "done({ran: true});"}}
+            ]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let path = format!("/formulas/instances/executions/{id}");
+    let cancelled = sandbox
+        .api(Method::PATCH, &path, Some(json!({"status": "cancelled"})))
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    let again = sandbox
+        .api(Method::PATCH, &path, Some(json!({"status": "cancelled"})))
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        sandbox
+            .api(
+                Method::PATCH,
+                "/formulas/instances/executions/999999",
+                Some(json!({"status": "cancelled"}))
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let execution = sandbox.finished_execution(id).await;
+    assert_eq!(execution["status"], "cancelled");
+    assert!(
+        execution["stepExecutions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["stepName"] != "after"),
+        "no step runs after cancelling"
+    );
+}
+
+#[tokio::test]
+async fn flows_are_checked_when_saved_with_every_problem_named() {
+    let sandbox = Sandbox::start().await;
+    let bad = json!({
+        "name": "Broken",
+        "configuration": [{"key": "gmail", "type": "elementInstance"}],
+        "triggers": [{"type": "scheduled", "properties": {"cron": "0/30 * * 1/1 * ? *"}, "onSuccess": ["noDone"]}],
+        "steps": [
+            {"name": "noDone", "type": "script", "properties": {"body": "let x = 1;"}, "onSuccess": ["syntax"]},
+            {"name": "syntax", "type": "script", "properties": {"body": "let ok = 1;\nlet broken = (;\ndone({});"}, "onSuccess": ["missing"]},
+            {"name": "send", "type": "elementRequest", "properties": {"elementInstanceId": "${config.gmail}", "method": "POST", "api": "/messages", "retryAttempts": 6}},
+            {"name": "strange", "type": "carrierPigeon", "properties": {}}
+        ]
+    });
+    let refused = sandbox.api(Method::POST, "/formulas", Some(bad)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(refused.body["code"], "invalid_flow");
+    let problems = refused.body["problems"].as_array().unwrap();
+    let find = |step: &str, property: &str| {
+        problems
+            .iter()
+            .find(|p| p["step"] == step && p["property"] == property)
+            .unwrap_or_else(|| panic!("no problem for {step}.{property} in {problems:?}"))
+    };
+    assert!(
+        find("noDone", "body")["message"]
+            .as_str()
+            .unwrap()
+            .contains("done()")
+    );
+    let syntax = find("syntax", "body");
+    assert_eq!(syntax["line"], 2, "{syntax}");
+    assert!(syntax["column"].as_u64().unwrap() > 0);
+    assert!(
+        find("syntax", "onSuccess")["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing")
+    );
+    assert!(
+        find("send", "retryAttempts")["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 5")
+    );
+    assert!(
+        find("strange", "type")["message"]
+            .as_str()
+            .unwrap()
+            .contains("carrierPigeon")
+    );
+    assert!(
+        find("trigger", "cron")["message"]
+            .as_str()
+            .unwrap()
+            .contains("once a minute")
+    );
+
+    let duplicate = sandbox
+        .api(
+            Method::POST,
+            "/formulas",
+            Some(json!({"name": "Dup", "configuration": [{"key": "a"}, {"key": "a"}]})),
+        )
+        .await;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT, "{}", duplicate.text);
+    assert_eq!(
+        sandbox.api(Method::GET, "/formulas", None).await.body,
+        json!([]),
+        "nothing was stored"
+    );
+
+    // One step at a time: a step that breaks the flow is refused and the flow stays as it was.
+    let flow = sandbox
+        .create_flow(json!({"name": "Growing", "triggers": [{"type": "manual", "onSuccess": ["a"]}], "steps": [{"name": "a", "type": "script", "properties": {"body": "done({})"}}]}))
+        .await;
+    let added = sandbox
+        .api(
+            Method::POST,
+            &format!("/formulas/{flow}/steps"),
+            Some(json!({"name": "b", "type": "filter", "properties": {"body": "done(true)"}})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    let broken = sandbox
+        .api(
+            Method::POST,
+            &format!("/formulas/{flow}/steps"),
+            Some(json!({"name": "c", "type": "script", "properties": {"body": "nothing"}})),
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
+    let twice = sandbox
+        .api(
+            Method::POST,
+            &format!("/formulas/{flow}/steps"),
+            Some(json!({"name": "b", "type": "script", "properties": {"body": "done({})"}})),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    let stored = sandbox
+        .api(Method::GET, &format!("/formulas/{flow}"), None)
+        .await;
+    let names: Vec<&str> = stored.body["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    let removed = sandbox
+        .api(Method::DELETE, &format!("/formulas/{flow}/steps/a"), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::OK);
+    let stored = sandbox
+        .api(Method::GET, &format!("/formulas/{flow}"), None)
+        .await;
+    assert_eq!(
+        stored.body["triggers"][0]["onSuccess"],
+        json!([]),
+        "paths to a deleted step go with it"
+    );
+    let exported = sandbox
+        .api(Method::GET, &format!("/formulas/{flow}/export"), None)
+        .await;
+    assert_eq!(exported.body["name"], "Growing");
+    assert!(exported.body.get("id").is_none());
+}
+
+#[tokio::test]
+async fn a_loop_over_fifty_items_runs_its_body_fifty_times() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Loop",
+            "triggers": [{"type": "manual", "onSuccess": ["list"]}],
+            "steps": [
+                {"name": "list", "type": "script", "properties": {"body": "done({items: Array.from({length: 50}, (_, i) => ({n: i}))});"}, "onSuccess": ["loop"]},
+                {"name": "loop", "type": "loop", "properties": {"list": "${steps.list.items}"}, "onSuccess": ["body"], "onFailure": ["last"]},
+                {"name": "body", "type": "script", "properties": {"body": "console.log('item', steps.loop.index); done({n: steps.loop.entry.n});"}, "onSuccess": ["loop"]},
+                {"name": "last", "type": "filter", "properties": {"body": "done(false);"}}
+            ]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    let execution = sandbox.finished_execution(id).await;
+    assert_eq!(
+        execution["status"], "success",
+        "a false filter as the last step is a success"
+    );
+    let steps = execution["stepExecutions"].as_array().unwrap();
+    // Cloud Elements counted 103 for trigger + list + loop + body; the final filter is one more.
+    assert_eq!(
+        steps.len(),
+        104,
+        "trigger + list + 51 loop + 50 body + last"
+    );
+    let last_body = steps
+        .iter()
+        .filter(|s| s["stepName"] == "body")
+        .next_back()
+        .unwrap();
+    assert_eq!(last_body["output"], json!({"n": 49}));
+    assert_eq!(last_body["console"], json!(["item 49"]));
+    let values = values(&execution);
+    assert_eq!(values["last.continue"], "false");
+}
+
+#[tokio::test]
+async fn scripts_that_break_the_sandbox_fail_their_step_and_ferry_keeps_serving() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let cases = [
+        ("loop", "while (true) {} done({});", "timed out"),
+        (
+            "redos",
+            "/(a+)+$/.test('a'.repeat(40) + '!'); done({});",
+            "timed out",
+        ),
+        (
+            "memory",
+            "let a = []; while (true) { a.push(new Array(100000).fill(1)); } done({});",
+            "out of memory",
+        ),
+        ("fetch", "fetch('http://127.0.0.1:1/'); done({});", "fetch"),
+        (
+            "fs",
+            "require('fs').readFileSync('/etc/passwd'); done({});",
+            "require('fs') is not available",
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let flow = sandbox
+            .create_flow(json!({"name": name, "triggers": [{"type": "manual", "onSuccess": [name]}], "steps": [{"name": name, "type": "script", "properties": {"body": body}}]}))
+            .await;
+        let instance = sandbox.create_flow_instance(flow, json!({})).await;
+        let id = sandbox
+            .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+            .await;
+        let execution = sandbox.finished_execution(id).await;
+        assert_eq!(execution["status"], "failed", "{name}: {execution}");
+        let error = step(&execution, name)["error"].as_str().unwrap().to_owned();
+        assert!(
+            error.contains(expected),
+            "{name}: {error:?} should mention {expected:?}"
+        );
+    }
+    let health = sandbox
+        .http
+        .get(format!("{}/health", sandbox.ferry()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
