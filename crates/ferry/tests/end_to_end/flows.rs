@@ -52,21 +52,6 @@ async fn the_seed_flow_sends_the_email_from_a_manual_trigger() {
     mimecheck(&[raw]);
 }
 
-async fn deliver(sandbox: &Sandbox, to: &str, subject: &str) -> String {
-    let raw = format!(
-        "From: Customer <customer@example.org>\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{subject}@example.org>\r\n\r\nHello {subject}\r\n"
-    );
-    use base64::Engine;
-    let delivered = sandbox
-        .emulator_post(
-            &format!("/_emulator/accounts/{to}/messages"),
-            json!({"raw": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)}),
-        )
-        .await;
-    assert!(delivered.status.is_success(), "{}", delivered.text);
-    delivered.body["id"].as_str().unwrap_or_default().to_owned()
-}
-
 #[tokio::test]
 async fn an_event_triggered_flow_runs_once_per_new_message() {
     let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
@@ -86,7 +71,7 @@ async fn an_event_triggered_flow_runs_once_per_new_message() {
     let instance_id = instance["id"].as_i64().unwrap();
     let mut delivered = Vec::new();
     for subject in ["first", "second", "third"] {
-        delivered.push(deliver(&sandbox, &ada, subject).await);
+        delivered.push(sandbox.deliver(&ada, subject).await);
     }
     let executions = sandbox.wait_for_executions(instance_id, 3).await;
     tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -582,4 +567,51 @@ async fn scripts_that_break_the_sandbox_fail_their_step_and_ferry_keeps_serving(
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_scheduled_flow_fires_on_its_minute() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Every minute",
+            "configuration": [{"key": "cron", "type": "value"}],
+            "triggers": [{"type": "scheduled", "properties": {"cron": "${config.cron}"}, "onSuccess": ["tick"]}],
+            "steps": [{"name": "tick", "type": "script", "properties": {"body": "done({at: trigger.scheduledTime});"}}]
+        }))
+        .await;
+    let refused = sandbox
+        .api(
+            Method::POST,
+            &format!("/formulas/{flow}/instances"),
+            Some(json!({"name": "fast", "configuration": {"cron": "*/20 * * * * *"}})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("once a minute")
+    );
+    // Cloud Elements' Quartz form for "every minute".
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"cron": "0 0/1 * 1/1 * ? *"}))
+        .await;
+    let executions = sandbox
+        .wait_for_executions(instance["id"].as_i64().unwrap(), 1)
+        .await;
+    let execution = sandbox
+        .finished_execution(executions[0]["id"].as_i64().unwrap())
+        .await;
+    assert_eq!(execution["status"], "success");
+    assert_eq!(execution["triggerType"], "scheduled");
+    let at = step(&execution, "tick")["output"]["at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        at.contains(":00+00:00") || at.ends_with(":00Z"),
+        "fired on a whole minute: {at}"
+    );
 }

@@ -1,10 +1,12 @@
 //! End-to-end tests: the real `ferry` binary in sandbox mode (ferry + the Google emulator) on
 //! loopback ports chosen at run time, driven over HTTP the way a user or a browser would.
 
+mod deployment;
 mod flow_support;
 mod support;
 
 mod bad_input;
+mod durability;
 mod emulator_cli;
 mod flows;
 mod gmail_errors;

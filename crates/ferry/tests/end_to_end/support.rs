@@ -8,7 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Sandbox {
-    child: Child,
+    /// The ferry process (with the emulator inside in sandbox mode).
+    pub(crate) child: Option<Child>,
+    /// A separate emulator process, when ferry runs as `ferry serve`.
+    pub(crate) emulator_child: Option<Child>,
     pub dir: tempfile::TempDir,
     pub config: Value,
     pub http: reqwest::Client,
@@ -16,8 +19,13 @@ pub struct Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in [self.child.as_mut(), self.emulator_child.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -96,7 +104,8 @@ impl Sandbox {
             .build()
             .unwrap();
         let sandbox = Sandbox {
-            child,
+            child: Some(child),
+            emulator_child: None,
             dir,
             config,
             http,
@@ -123,10 +132,10 @@ impl Sandbox {
     /// Stops ferry as an operator would (SIGTERM, so it saves what it keeps) and hands back its
     /// data directory for a restart.
     pub fn stop(mut self) -> tempfile::TempDir {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
