@@ -5,8 +5,10 @@
 //! connectors, OAuth client and application services together and hands them to the HTTP edge.
 
 mod admin;
+mod client;
 mod emulator_cli;
 mod error;
+mod flow_commands;
 mod sandbox;
 mod server;
 mod settings;
@@ -43,6 +45,12 @@ enum Command {
     /// Organizations, users and secrets.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Flows of a running ferry: import, export, instantiate, run.
+    #[command(subcommand)]
+    Flows(flow_commands::FlowCommand),
+    /// Executions of a running ferry: list, show (and follow), cancel, retry.
+    #[command(subcommand)]
+    Executions(flow_commands::ExecutionCommand),
 }
 
 fn init_logging() {
@@ -78,6 +86,8 @@ fn main() -> std::process::ExitCode {
             Command::Sandbox(args) => sandbox::run(args).await,
             Command::Emulator(command) => emulator_cli::run(command).await,
             Command::Admin(command) => admin::run(command).await,
+            Command::Flows(command) => flow_commands::run_flows(command).await,
+            Command::Executions(command) => flow_commands::run_executions(command).await,
         }
     });
     match result {

@@ -6,6 +6,7 @@ mod flow_support;
 mod support;
 
 mod bad_input;
+mod cli;
 mod durability;
 mod emulator_cli;
 mod flows;
