@@ -511,11 +511,7 @@ async fn a_loop_over_fifty_items_runs_its_body_fifty_times() {
         104,
         "trigger + list + 51 loop + 50 body + last"
     );
-    let last_body = steps
-        .iter()
-        .filter(|s| s["stepName"] == "body")
-        .next_back()
-        .unwrap();
+    let last_body = steps.iter().rfind(|s| s["stepName"] == "body").unwrap();
     assert_eq!(last_body["output"], json!({"n": 49}));
     assert_eq!(last_body["console"], json!(["item 49"]));
     let values = values(&execution);
