@@ -6,11 +6,21 @@ use std::time::Duration;
 pub struct Load {
     pub url: String,
     pub authorization: String,
+    pub headers: Vec<(String, String)>,
+    /// POSTed as JSON when present (GET otherwise).
+    pub body: Option<String>,
 }
 
 pub struct LoadResult {
     pub requests_per_second: f64,
     pub p50_us: f64,
+    pub p99_us: f64,
+}
+
+fn percentile(text: &str, label: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .map(|v| parse_latency(v.trim()))
 }
 
 impl Load {
@@ -19,14 +29,31 @@ impl Load {
             self.url.starts_with("http://127.0.0.1:"),
             "benchmarks stay on loopback"
         );
-        let output = Command::new("wrk")
-            .args([
-                "-t1",
-                &format!("-c{concurrency}"),
-                &format!("-d{}s", duration.as_secs()),
-                "--latency",
-            ])
-            .args(["-H", &format!("Authorization: {}", self.authorization)])
+        let mut command = Command::new("wrk");
+        command.args([
+            "-t1",
+            &format!("-c{concurrency}"),
+            &format!("-d{}s", duration.as_secs().max(1)),
+            "--latency",
+        ]);
+        if !self.authorization.is_empty() {
+            command.args(["-H", &format!("Authorization: {}", self.authorization)]);
+        }
+        for (name, value) in &self.headers {
+            command.args(["-H", &format!("{name}: {value}")]);
+        }
+        let script = self.body.as_ref().map(|body| {
+            let file = tempfile::NamedTempFile::new().expect("a temporary file");
+            let lua = format!(
+                "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{body}]]\n"
+            );
+            std::fs::write(file.path(), lua).expect("the wrk script is written");
+            file
+        });
+        if let Some(script) = &script {
+            command.arg("-s").arg(script.path());
+        }
+        let output = command
             .arg(&self.url)
             .output()
             .expect("wrk is installed (bench/run.sh installs it)");
@@ -40,14 +67,11 @@ impl Load {
             .find_map(|l| l.strip_prefix("Requests/sec:"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"));
-        let p50_us = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("50%"))
-            .map(|v| parse_latency(v.trim()))
-            .unwrap_or_else(|| panic!("no 50% latency in wrk's output:\n{text}"));
         LoadResult {
             requests_per_second,
-            p50_us,
+            p50_us: percentile(&text, "50%")
+                .unwrap_or_else(|| panic!("no 50% latency in wrk's output:\n{text}")),
+            p99_us: percentile(&text, "99%").unwrap_or(f64::NAN),
         }
     }
 }

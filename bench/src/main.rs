@@ -1,39 +1,55 @@
-//! ferry-bench: reproducible measurements of ferry on this machine. It starts the release `ferry`
-//! binary (and the Google emulator as a separate process) on loopback ports, prepares an instance
-//! through the API, drives both with `wrk` and prints medians of several runs as a Markdown table.
+//! ferry-bench: reproducible measurements of ferry on this machine. It starts release binaries
+//! (`ferry serve`, the Google emulator, a loopback stub) on free loopback ports, prepares them
+//! through the API, drives them with `wrk` and prints medians of several runs as Markdown tables.
 //! Nothing leaves loopback. Run it with `bench/run.sh`, which builds and installs what it needs.
 
+mod flows;
 mod forwarder;
+mod hub;
 mod load;
 mod processes;
+mod stub;
 
-use clap::{Parser, Subcommand};
-use load::{Load, median};
-use processes::{Emulator, Ferry};
-use serde_json::json;
-use std::time::Duration;
+use clap::{Args, Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(about = "Measure ferry against the machine and against calling the provider directly")]
-struct Args {
+#[command(
+    about = "Measure ferry against the machine, against calling the provider directly, and against its peers"
+)]
+struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Args, Clone)]
+pub struct Settings {
     /// The ferry binary to measure.
-    #[arg(long, env = "FERRY_BIN", default_value = "target/release/ferry")]
-    ferry: String,
+    #[arg(
+        long,
+        env = "FERRY_BIN",
+        default_value = "target/release/ferry",
+        global = true
+    )]
+    pub ferry: String,
     /// Seconds per load run.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
+    #[arg(long, default_value_t = 10, global = true)]
+    pub duration: u64,
     /// Runs per figure (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
+    #[arg(long, default_value_t = 3, global = true)]
+    pub runs: usize,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The hub API: ferry vs the emulator directly vs a minimal forwarder; start-up and memory.
+    Hub,
+    /// A webhook flow of one script and one HTTP request, answered synchronously, with history.
+    Flows,
     /// Run the minimal forwarder (used by the benchmark itself, as a separate process).
     Forward {
         #[arg(long)]
@@ -43,110 +59,28 @@ enum Command {
         #[arg(long)]
         authorization: String,
     },
+    /// Run the loopback stub that HTTP steps call (used by the benchmark itself).
+    Stub {
+        #[arg(long)]
+        port: u16,
+    },
 }
-
-const ACCOUNT: &str = "ada@example.com";
 
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
-    if let Some(Command::Forward {
-        port,
-        upstream,
-        authorization,
-    }) = args.command
-    {
-        forwarder::serve(port, upstream, authorization).await;
-        return;
-    }
-    let emulator = Emulator::start(&args.ferry).await;
-    let startup = Ferry::measure_startup(&args.ferry, &emulator).await;
-    let ferry = Ferry::start(&args.ferry, &emulator).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle_rss_kib = ferry.rss_kib();
-
-    let grant = emulator.mint_grant(ACCOUNT).await;
-    let token = ferry
-        .create_instance(json!({
-            "element": {"key": "gmail"},
-            "externalAuthentication": "initial",
-            "name": "bench",
-            "configuration": {
-                "oauth.api.key": emulator.client_id,
-                "oauth.api.secret": emulator.client_secret,
-                "oauth.user.refresh_token": grant.refresh_token,
-            }
-        }))
-        .await;
-
-    let direct = Load {
-        url: format!("{}/gmail/v1/users/me/messages", emulator.url),
-        authorization: format!("Bearer {}", grant.access_token),
-    };
-    let forwarder = processes::Forwarder::start(&direct.url, &direct.authorization).await;
-    let through_forwarder = Load {
-        url: forwarder.url.clone(),
-        authorization: String::new(),
-    };
-    let through_ferry = Load {
-        url: format!("{}/elements/api-v2/messages", ferry.url),
-        authorization: format!("{}, Element {token}", ferry.auth),
-    };
-    let duration = Duration::from_secs(args.duration);
-    println!("## Hub API: GET /messages through ferry vs straight to the emulator\n");
-    println!(
-        "{} runs of {} s each per figure, alternating; medians (min–max).\n",
-        args.runs, args.duration
-    );
-    println!(
-        "The forwarder is the same hop with nothing else: the practical limit of any proxy here.\n"
-    );
-    println!(
-        "| concurrency | direct req/s | forwarder req/s | ferry req/s | ferry/direct | ferry/forwarder | direct p50 | forwarder p50 | ferry p50 | ferry added p50 |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for concurrency in [1, 32] {
-        let mut direct_runs = Vec::new();
-        let mut forwarder_runs = Vec::new();
-        let mut ferry_runs = Vec::new();
-        for _ in 0..args.runs {
-            direct_runs.push(direct.run(concurrency, duration));
-            forwarder_runs.push(through_forwarder.run(concurrency, duration));
-            ferry_runs.push(through_ferry.run(concurrency, duration));
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Forward {
+            port,
+            upstream,
+            authorization,
+        }) => forwarder::serve(port, upstream, authorization).await,
+        Some(Command::Stub { port }) => stub::serve(port).await,
+        Some(Command::Hub) => hub::run(&cli.settings).await,
+        Some(Command::Flows) => flows::run(&cli.settings).await,
+        None => {
+            hub::run(&cli.settings).await;
+            flows::run(&cli.settings).await;
         }
-        let rps = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.requests_per_second));
-        let p50 = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.p50_us));
-        println!(
-            "| {concurrency} | {} | {} | {} | {:.0}% | {:.0}% | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
-            load::spread(direct_runs.iter().map(|r| r.requests_per_second)),
-            load::spread(forwarder_runs.iter().map(|r| r.requests_per_second)),
-            load::spread(ferry_runs.iter().map(|r| r.requests_per_second)),
-            100.0 * rps(&ferry_runs) / rps(&direct_runs),
-            100.0 * rps(&ferry_runs) / rps(&forwarder_runs),
-            p50(&direct_runs),
-            p50(&forwarder_runs),
-            p50(&ferry_runs),
-            p50(&ferry_runs) - p50(&direct_runs),
-        );
     }
-    println!();
-    println!("## ferry serve\n");
-    println!("| figure | value |");
-    println!("|---|---|");
-    println!(
-        "| start-up to ready (spawn → /health answers), median of 5 | {} ms |",
-        startup.as_millis()
-    );
-    println!(
-        "| idle RSS after start-up | {:.1} MB |",
-        idle_rss_kib as f64 / 1024.0
-    );
-    println!(
-        "| RSS after the load runs | {:.1} MB |",
-        ferry.rss_kib() as f64 / 1024.0
-    );
-    println!(
-        "| binary size | {:.1} MB |",
-        std::fs::metadata(&args.ferry).map(|m| m.len()).unwrap_or(0) as f64 / 1_048_576.0
-    );
 }

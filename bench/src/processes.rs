@@ -254,3 +254,70 @@ impl Forwarder {
         Forwarder { child, url }
     }
 }
+
+/// The loopback target of HTTP steps (this binary's `stub` command).
+pub struct Stub {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Stub {
+    pub async fn start() -> Stub {
+        let port = free_port();
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["stub", "--port", &port.to_string()])
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::Client::new()
+            .post(format!("{url}/ping"))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the stub did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Stub { child, url }
+    }
+}
+
+impl Ferry {
+    pub async fn api_post(&self, path: &str, body: Value) -> Value {
+        let reply: Value = reqwest::Client::new()
+            .post(format!("{}/elements/api-v2{path}", self.url))
+            .header("Authorization", &self.auth)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(reply.get("code").is_none(), "{path}: {reply}");
+        reply
+    }
+
+    pub async fn api_get(&self, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}/elements/api-v2{path}", self.url))
+            .header("Authorization", &self.auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}

@@ -13,9 +13,9 @@ use ferry_engine::{
     ScriptRun, ScriptRunInput, Step, StepContext, SubFlowCall, SubFlowFuture, SubFlowResult,
 };
 use ferry_model::connector::HttpMethod;
-use ferry_model::execution::{Execution, ExecutionStatus, Flow, StepStatus};
+use ferry_model::execution::{Execution, ExecutionStatus, StepStatus};
 use ferry_model::{ExecutionId, FlowId};
-use ferry_store::{NewExecution, NewStepExecution};
+use ferry_store::{NewExecution, NewStepExecution, StepCommit};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -442,22 +442,6 @@ impl App {
         self.inner.flows.config.retry_base.mul_f64(factor)
     }
 
-    async fn flow_owner(&self, flow: &Flow) -> Result<Arc<Principal>, AppError> {
-        let user = self
-            .inner
-            .store
-            .get_user(flow.user_id)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("flow {} has no owner", flow.id)))?;
-        let organization = self
-            .inner
-            .store
-            .get_organization(flow.organization_id)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("flow {} has no organization", flow.id)))?;
-        Ok(Arc::new(Principal { user, organization }))
-    }
-
     /// Runs a claimed execution (from the queue, a webhook or a parent) to its end.
     pub async fn run_execution(&self, execution: Execution, owner: &str) -> ExecutionOutcome {
         self.run_execution_at_depth(execution, owner, 0).await
@@ -510,12 +494,12 @@ impl App {
         depth: u32,
     ) -> Result<ExecutionOutcome, AppError> {
         let store = &self.inner.store;
-        let flow = store
-            .get_flow(execution.organization_id, execution.flow_id)
+        let flow = self
+            .cached_flow(execution.organization_id, execution.flow_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("flow {} was deleted", execution.flow_id)))?;
-        let flow_instance = store
-            .get_flow_instance_by_id(execution.flow_instance_id)
+        let flow_instance = self
+            .cached_flow_instance(execution.flow_instance_id)
             .await?
             .ok_or_else(|| {
                 AppError::NotFound(format!(
@@ -577,24 +561,30 @@ impl App {
                 .await
             {
                 Step::Ran(record) => {
+                    // The last step and the execution's end are committed together.
+                    let ending = state.finished();
+                    let step = NewStepExecution {
+                        seq: record.seq,
+                        step_name: &record.name,
+                        step_kind: record.kind,
+                        status: record.status,
+                        input: &record.input,
+                        output: &record.output,
+                        console: &record.console,
+                        error: record.error.as_deref(),
+                        attempts: record.attempts,
+                        duration_us: record.duration.as_micros() as i64,
+                        now_ms: self.now_ms(),
+                    };
                     let committed = store
                         .commit_step(
                             execution.id,
                             owner,
-                            &NewStepExecution {
-                                seq: record.seq,
-                                step_name: &record.name,
-                                step_kind: record.kind,
-                                status: record.status,
-                                input: &record.input,
-                                output: &record.output,
-                                console: &record.console,
-                                error: record.error.as_deref(),
-                                attempts: record.attempts,
-                                duration_us: record.duration.as_micros() as i64,
-                                now_ms: self.now_ms(),
+                            &StepCommit {
+                                step: &step,
+                                state: &state.to_json(),
+                                ending: ending.as_ref().map(|f| (f.status, f.error.as_deref())),
                             },
-                            &state.to_json(),
                         )
                         .await?;
                     if !committed {
@@ -616,6 +606,14 @@ impl App {
                         tracing::debug!(execution_id = %execution.id, step = %record.name, "step failed");
                     }
                     last_output = record.output.clone();
+                    if let Some(finished) = ending {
+                        return Ok(ExecutionOutcome {
+                            execution_id: execution.id,
+                            status: finished.status,
+                            error: finished.error,
+                            last_output,
+                        });
+                    }
                     steps.insert(record.name, record.output);
                 }
                 Step::Finished(finished) => {

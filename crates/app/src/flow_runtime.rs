@@ -4,7 +4,8 @@
 
 use crate::tenancy::Principal;
 use ferry_engine::{CallError, Engine, EngineLimits, FlowPlan, HttpCall, HttpExchange};
-use ferry_model::{ExecutionId, FlowId};
+use ferry_model::execution::{Flow, FlowInstance};
+use ferry_model::{ExecutionId, FlowId, FlowInstanceId, UserId};
 use ferry_sandbox::{Sandbox, SandboxLimits};
 use moka::sync::Cache;
 use std::collections::HashSet;
@@ -65,6 +66,13 @@ pub(crate) struct FlowRuntime {
     /// For `httpRequest` steps.
     pub http: reqwest::Client,
     pub plans: Cache<(FlowId, i64), Arc<FlowPlan>>,
+    /// Flows, flow instances, webhook secrets and flow owners as the hot paths (webhooks, the
+    /// executor) read them: dropped at once on changes in this process, after a few seconds for
+    /// changes made by others.
+    pub flows: Cache<FlowId, Arc<Flow>>,
+    pub flow_instances: Cache<FlowInstanceId, Arc<FlowInstance>>,
+    pub webhook_secrets: Cache<FlowInstanceId, Option<Arc<str>>>,
+    pub owners: Cache<UserId, Arc<Principal>>,
     pub platform: OnceLock<Arc<dyn PlatformApi>>,
     /// Wakes workers when something was queued in this process.
     pub queued: Notify,
@@ -73,7 +81,25 @@ pub(crate) struct FlowRuntime {
     running: Mutex<HashSet<ExecutionId>>,
 }
 
+fn short_lived<K, V>() -> Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(Duration::from_secs(2))
+        .build()
+}
+
 impl FlowRuntime {
+    /// Flows or flow instances changed in this process.
+    pub fn forget_cached(&self) {
+        self.flows.invalidate_all();
+        self.flow_instances.invalidate_all();
+        self.webhook_secrets.invalidate_all();
+    }
+
     pub fn new(config: FlowsConfig) -> Self {
         FlowRuntime {
             engine: Engine::new(EngineLimits::default()),
@@ -84,6 +110,10 @@ impl FlowRuntime {
                 .build()
                 .expect("an HTTP client with default TLS builds"),
             plans: Cache::builder().max_capacity(10_000).build(),
+            flows: short_lived(),
+            flow_instances: short_lived(),
+            webhook_secrets: short_lived(),
+            owners: short_lived(),
             platform: OnceLock::new(),
             queued: Notify::new(),
             changed: Notify::new(),

@@ -12,6 +12,7 @@ mod clock;
 mod error;
 mod executions;
 mod executor;
+mod flow_cache;
 mod flow_instances;
 mod flow_runtime;
 mod flows;

@@ -66,6 +66,7 @@ fn without_hub(path: &str) -> &str {
 impl App {
     /// Flows or flow instances changed in this process.
     pub(crate) fn flows_changed(&self) {
+        self.inner.flows.forget_cached();
         self.inner
             .request_triggers
             .by_instance
@@ -163,29 +164,20 @@ impl App {
     ) -> Result<WebhookOutcome, AppError> {
         let refused = || AppError::Unauthenticated("the webhook secret is missing or wrong".into());
         let stored = self
-            .inner
-            .store
-            .flow_instance_webhook_secret(id)
+            .cached_webhook_secret_hash(id)
             .await?
             .ok_or_else(refused)?;
         let given = secret.ok_or_else(refused)?;
-        if !hashes_equal(
-            &crate::secret_hash(given),
-            &crate::secret_hash(stored.expose()),
-        ) {
+        if !hashes_equal(&crate::secret_hash(given), &stored) {
             return Err(refused());
         }
         let instance = self
-            .inner
-            .store
-            .get_flow_instance_by_id(id)
+            .cached_flow_instance(id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no flow instance {id}")))?;
         Self::active_or_refuse(&instance)?;
         let flow = self
-            .inner
-            .store
-            .get_flow(instance.organization_id, instance.flow_id)
+            .cached_flow(instance.organization_id, instance.flow_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("flow {} was deleted", instance.flow_id)))?;
         let plan = self.plan_of(&flow)?;

@@ -75,6 +75,25 @@ impl ExecutionState {
             .map_err(|e| crate::EngineError::CorruptState(e.to_string()))
     }
 
+    /// How the execution ends if nothing is left to run (`None` while steps remain): lets a
+    /// caller commit the last step and the end together.
+    pub fn finished(&self) -> Option<Finished> {
+        if self.retry_requested {
+            return Some(Finished {
+                status: ExecutionStatus::Retry,
+                error: self.error.clone(),
+            });
+        }
+        self.stack.is_empty().then(|| Finished {
+            status: if self.failed {
+                ExecutionStatus::Failed
+            } else {
+                ExecutionStatus::Success
+            },
+            error: self.error.clone(),
+        })
+    }
+
     fn push_next(&mut self, next: &[String]) {
         self.stack.extend(next.iter().rev().cloned());
     }
@@ -228,22 +247,11 @@ impl Engine {
         effects: &impl Effects,
         execution_key: &str,
     ) -> Step {
-        if state.retry_requested {
-            return Step::Finished(Finished {
-                status: ExecutionStatus::Retry,
-                error: state.error.clone(),
-            });
+        if let Some(finished) = state.finished() {
+            return Step::Finished(finished);
         }
-        let Some(name) = state.stack.pop() else {
-            return Step::Finished(Finished {
-                status: if state.failed {
-                    ExecutionStatus::Failed
-                } else {
-                    ExecutionStatus::Success
-                },
-                error: state.error.clone(),
-            });
-        };
+        // `finished()` is `None` only while steps remain on the stack.
+        let name = state.stack.pop().unwrap_or_default();
         if state.steps_run >= self.limits.max_steps {
             state.failed = true;
             state.stack.clear();

@@ -6,6 +6,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, SqlStr};
 use std::time::Duration;
 
+/// Every SQLite connection: WAL (readers never wait for the writer), commits without an fsync
+/// each (the WAL is synced at checkpoints), foreign keys enforced.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
 /// The SQL dialect behind the pool. Only a few statements differ; they branch on this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -32,7 +36,12 @@ impl Default for StoreOptions {
 /// ferry's storage. Cheap to clone: it holds a pool.
 #[derive(Clone)]
 pub struct Store {
+    /// Reads, and on PostgreSQL everything.
     pub(crate) pool: AnyPool,
+    /// Writes. On SQLite one connection: SQLite takes one writer at a time anyway, and writers
+    /// queuing in this pool (a fair async queue) beat writers retrying in SQLite's busy handler,
+    /// which sleeps whole milliseconds.
+    pub(crate) writer: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) sealer: SecretBox,
 }
@@ -112,11 +121,7 @@ impl Store {
                 Box::pin(async move {
                     match dialect {
                         Dialect::Sqlite => {
-                            conn.execute(sqlx::raw_sql(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                            ))
-                            .await?;
+                            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
                         }
                         Dialect::Postgres => {
                             if let Some(schema) = schema {
@@ -133,8 +138,24 @@ impl Store {
             .connect(&url)
             .await?;
         migrator(dialect).run(&pool).await?;
+        let writer = match dialect {
+            Dialect::Sqlite if !in_memory => {
+                let writer_options = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                            Ok(())
+                        })
+                    });
+                writer_options.connect(&url).await?
+            }
+            _ => pool.clone(),
+        };
         Ok(Store {
             pool,
+            writer,
             dialect,
             sealer: SecretBox::new(key),
         })
@@ -145,6 +166,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 

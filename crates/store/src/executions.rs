@@ -42,6 +42,13 @@ pub struct NewStepExecution<'a> {
     pub now_ms: i64,
 }
 
+/// A step to commit with the state after it; `ending` when it was the execution's last.
+pub struct StepCommit<'a> {
+    pub step: &'a NewStepExecution<'a>,
+    pub state: &'a Value,
+    pub ending: Option<(ExecutionStatus, Option<&'a str>)>,
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ExecutionFilter {
     pub flow_instance_id: Option<FlowInstanceId>,
@@ -211,12 +218,32 @@ async fn insert_execution_in(
 impl Store {
     /// Creates an execution with the trigger's record (step 0), queued or claimed.
     pub async fn insert_execution(&self, new: &NewExecution<'_>) -> StoreResult<Execution> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let id = insert_execution_in(&mut tx, new).await?;
         tx.commit().await?;
-        self.get_execution_by_id(id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("execution {id} vanished after insert")))
+        Ok(Execution {
+            id,
+            organization_id: new.organization_id,
+            flow_id: new.flow_id,
+            flow_instance_id: new.flow_instance_id,
+            status: if new.claimed_by.is_some() {
+                ExecutionStatus::Pending
+            } else {
+                ExecutionStatus::Queued
+            },
+            trigger_kind: new.trigger_kind.to_owned(),
+            trigger: new.trigger.clone(),
+            state: new.state.clone(),
+            error: None,
+            attempt: new.attempt,
+            parent_execution_id: new.parent_execution_id,
+            event_id: new.event_id.map(str::to_owned),
+            object_id: new.object_id.map(str::to_owned),
+            run_after_ms: new.run_after_ms,
+            created_at_ms: new.now_ms,
+            updated_at_ms: new.now_ms,
+            finished_at_ms: None,
+        })
     }
 
     pub async fn get_execution_by_id(&self, id: ExecutionId) -> StoreResult<Option<Execution>> {
@@ -323,7 +350,7 @@ impl Store {
         .bind(now_ms + lease_ms)
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         let mut claimed: Vec<Execution> = rows
             .iter()
@@ -359,7 +386,7 @@ impl Store {
         .bind(owner)
         .bind(lease_until_ms)
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         row.as_ref().map(execution_from_row).transpose()
     }
@@ -379,7 +406,7 @@ impl Store {
             .bind(until_ms)
             .bind(id.0)
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
             renewed += done.rows_affected();
         }
@@ -400,30 +427,50 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Commits one step's record and the engine state after it, atomically — only while `owner`
-    /// still holds the execution (not cancelled, lease not lost). Returns whether it committed.
+    /// Commits one step's record and the engine state after it (and, for the last step, how the
+    /// execution ended), atomically — only while `owner` still holds the execution (not cancelled,
+    /// lease not lost). Returns whether it committed.
     pub async fn commit_step(
         &self,
         id: ExecutionId,
         owner: &str,
-        step: &NewStepExecution<'_>,
-        state: &Value,
+        commit: &StepCommit<'_>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE executions SET state = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
-        )
-        .bind(json_text(state))
-        .bind(step.now_ms)
-        .bind(id.0)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
+        let step = commit.step;
+        let mut tx = self.writer.begin().await?;
+        let done = match commit.ending {
+            None => {
+                sqlx::query(
+                    "UPDATE executions SET state = $1, updated_at = $2 \
+                     WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+                )
+                .bind(json_text(commit.state))
+                .bind(step.now_ms)
+                .bind(id.0)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?
+            }
+            Some((status, error)) => {
+                sqlx::query(
+                    "UPDATE executions SET state = $1, updated_at = $2, status = $5, error = $6, finished_at = $2, \
+                     lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4 AND status = 'pending'",
+                )
+                .bind(json_text(commit.state))
+                .bind(step.now_ms)
+                .bind(id.0)
+                .bind(owner)
+                .bind(status.as_str())
+                .bind(error)
+                .execute(&mut *tx)
+                .await?
+            }
+        };
         if done.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(false);
@@ -451,7 +498,7 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -471,7 +518,7 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(organization.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 1 {
             return Ok(CancelOutcome::Cancelled);
@@ -520,7 +567,7 @@ impl Store {
         )
         .bind(flow_instance.0)
         .bind(tick_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -547,7 +594,7 @@ impl Store {
         )
         .bind(instance.0)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         let done = sqlx::query(
             "UPDATE event_cursors SET lease_owner = $1, lease_until = $2 WHERE instance_id = $3 \
@@ -557,7 +604,7 @@ impl Store {
         .bind(now_ms + lease_ms)
         .bind(instance.0)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -573,7 +620,7 @@ impl Store {
         executions: &[NewExecution<'_>],
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE event_cursors SET cursor_value = $1, updated_at = $2 WHERE instance_id = $3 AND cursor_value = $4",
         )
@@ -600,11 +647,11 @@ impl Store {
             "DELETE FROM executions WHERE created_at < $1 AND status IN ('success', 'failed', 'cancelled', 'retry')",
         )
         .bind(before_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         sqlx::query("DELETE FROM schedule_ticks WHERE tick < $1")
             .bind(before_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }

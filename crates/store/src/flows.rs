@@ -91,7 +91,7 @@ impl Store {
         .bind(def.name.as_str())
         .bind(serde_json::to_string(def).expect("flows serialize"))
         .bind(now_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(Flow {
             id: FlowId(row.try_get("id")?),
@@ -143,7 +143,7 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(organization.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -164,7 +164,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM flows WHERE id = $1 AND organization_id = $2")
             .bind(id.0)
             .bind(organization.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -185,7 +185,7 @@ impl Store {
         .bind(Value::Object(new.settings.clone()).to_string())
         .bind(new.webhook_secret.map(|s| self.sealer.seal_str(SEAL_WEBHOOK, s.expose())))
         .bind(new.now_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         let id = FlowInstanceId(row.try_get("id")?);
         self.get_flow_instance_by_id(id)
@@ -310,7 +310,7 @@ impl Store {
         .bind(*now_ms)
         .bind(id.0)
         .bind(organization.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -332,7 +332,7 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(organization.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -345,7 +345,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM flow_instances WHERE id = $1 AND organization_id = $2")
             .bind(id.0)
             .bind(organization.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }

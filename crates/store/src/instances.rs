@@ -154,7 +154,7 @@ impl Store {
         .bind(new.external_authentication)
         .bind(new.now_ms)
         .bind(grant.and_then(|g| g.refresh_due_at_ms))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(conflict_or("an instance with this token"))?;
         let id = InstanceId(row.try_get("id")?);
@@ -271,7 +271,7 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(organization.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -305,7 +305,7 @@ impl Store {
         .bind(id.0)
         .bind(update.expected_version)
         .bind(grant.refresh_due_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -327,7 +327,7 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(expected_version)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -337,7 +337,7 @@ impl Store {
         sqlx::query("UPDATE instances SET account = $1 WHERE id = $2")
             .bind(account)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -356,7 +356,7 @@ impl Store {
         .bind(now_ms)
         .bind(id.0)
         .bind(organization.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -369,7 +369,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM instances WHERE id = $1 AND organization_id = $2")
             .bind(id.0)
             .bind(organization.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -393,7 +393,7 @@ impl Store {
         .bind(now_ms + lease_ms)
         .bind(id.0)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -405,7 +405,7 @@ impl Store {
         )
         .bind(id.0)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

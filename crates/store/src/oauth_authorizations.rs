@@ -47,7 +47,7 @@ impl Store {
         .bind(new.redirect_uri)
         .bind(new.now_ms)
         .bind(new.expires_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -66,7 +66,7 @@ impl Store {
         )
         .bind(now_ms)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         row.map(|row| {
             let verifier: Option<Vec<u8>> = row.try_get("pkce_verifier_sealed")?;
@@ -92,7 +92,7 @@ impl Store {
             "DELETE FROM oauth_authorizations WHERE expires_at <= $1 OR consumed_at IS NOT NULL",
         )
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }

@@ -52,7 +52,7 @@ impl Store {
         .bind(name)
         .bind(secret_hash)
         .bind(now_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(conflict_or("an organization with this secret"))?;
         Ok(Organization {
@@ -73,7 +73,7 @@ impl Store {
         .bind(new.last_name)
         .bind(new.secret_hash)
         .bind(new.now_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(conflict_or("a user with this email"))?;
         Ok(User {
@@ -178,7 +178,7 @@ impl Store {
         let done = sqlx::query("UPDATE users SET secret_hash = $1 WHERE id = $2")
             .bind(secret_hash)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(conflict_or("a user with this secret"))?;
         Ok(done.rows_affected() == 1)
@@ -192,7 +192,7 @@ impl Store {
         let done = sqlx::query("UPDATE organizations SET secret_hash = $1 WHERE id = $2")
             .bind(secret_hash)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(conflict_or("an organization with this secret"))?;
         Ok(done.rows_affected() == 1)

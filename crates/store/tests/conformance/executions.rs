@@ -6,7 +6,7 @@ use ferry_model::flow::FlowDef;
 use ferry_model::{FlowInstanceId, InstanceId, Secret};
 use ferry_store::{
     CancelOutcome, ExecutionFilter, FlowInstanceChanges, FlowInstanceFilter, NewExecution,
-    NewFlowInstance, NewStepExecution, Store, StoreError,
+    NewFlowInstance, NewStepExecution, StepCommit, Store, StoreError,
 };
 use serde_json::{Map, Value, json};
 
@@ -67,6 +67,27 @@ fn queued<'a>(
         claimed_by: None,
         now_ms: 10,
     }
+}
+
+async fn commit(
+    store: &Store,
+    id: ferry_model::ExecutionId,
+    owner: &str,
+    step: &NewStepExecution<'_>,
+    state: &Value,
+) -> bool {
+    store
+        .commit_step(
+            id,
+            owner,
+            &StepCommit {
+                step,
+                state,
+                ending: None,
+            },
+        )
+        .await
+        .unwrap()
 }
 
 fn step<'a>(seq: i64, output: &'a Value, console: &'a [String]) -> NewStepExecution<'a> {
@@ -224,21 +245,24 @@ async fn an_execution_is_claimed_by_one_worker_and_resumes_after_its_lease_expir
 
         let output = json!({"x": 1});
         assert!(
-            b.store
-                .commit_step(
-                    created.id,
-                    "w1",
-                    &step(1, &output, &["hi".into()]),
-                    &json!({"seq": 1})
-                )
-                .await
-                .unwrap()
+            commit(
+                &b.store,
+                created.id,
+                "w1",
+                &step(1, &output, &["hi".into()]),
+                &json!({"seq": 1})
+            )
+            .await
         );
         assert!(
-            !b.store
-                .commit_step(created.id, "w2", &step(2, &output, &[]), &json!({"seq": 2}))
-                .await
-                .unwrap(),
+            !commit(
+                &b.store,
+                created.id,
+                "w2",
+                &step(2, &output, &[]),
+                &json!({"seq": 2})
+            )
+            .await,
             "not the owner"
         );
 
@@ -251,17 +275,25 @@ async fn an_execution_is_claimed_by_one_worker_and_resumes_after_its_lease_expir
         assert_eq!(taken.len(), 1, "{}", b.name);
         assert_eq!(taken[0].state, json!({"seq": 1}));
         assert!(
-            !b.store
-                .commit_step(created.id, "w1", &step(2, &output, &[]), &json!({}))
-                .await
-                .unwrap(),
+            !commit(
+                &b.store,
+                created.id,
+                "w1",
+                &step(2, &output, &[]),
+                &json!({})
+            )
+            .await,
             "w1 lost it"
         );
         assert!(
-            b.store
-                .commit_step(created.id, "w2", &step(2, &output, &[]), &json!({"seq": 2}))
-                .await
-                .unwrap()
+            commit(
+                &b.store,
+                created.id,
+                "w2",
+                &step(2, &output, &[]),
+                &json!({"seq": 2})
+            )
+            .await
         );
         assert!(
             b.store
@@ -365,10 +397,14 @@ async fn cancelling_stops_queued_and_running_executions_once() {
             CancelOutcome::Cancelled
         );
         assert!(
-            !b.store
-                .commit_step(execution.id, "w", &step(1, &json!({}), &[]), &json!({}))
-                .await
-                .unwrap(),
+            !commit(
+                &b.store,
+                execution.id,
+                "w",
+                &step(1, &json!({}), &[]),
+                &json!({})
+            )
+            .await,
             "the worker stops"
         );
         assert!(
