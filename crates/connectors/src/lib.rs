@@ -28,7 +28,7 @@ pub use egress::{Credentials, CredentialsError, Egress, EgressConfig};
 pub use error::ConnectorError;
 pub use events::{ChangeEvent, EventBatch};
 pub use hooks::{Attachment, MailAddress, OutgoingMail, compose_message, parse_address_list};
-pub use quota::{MonotonicClock, QuotaClock, QuotaDecision, QuotaLimiter};
+pub use quota::{MonotonicClock, QuotaClock, QuotaDecision, QuotaLimiter, QuotaOverrides};
 pub use runtime::{
     FormPart, HubBody, HubRequest, HubResponse, InstanceContext, ResolvedOperation, Runtime,
 };

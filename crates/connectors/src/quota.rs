@@ -6,7 +6,8 @@
 //! process: several ferry processes sharing one account each keep their own count.
 
 use ferry_model::connector::QuotaDef;
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,11 +58,44 @@ struct Bucket {
     updated: Duration,
 }
 
+/// An operator's changes to connectors' budgets: `gmail=30000` paces Gmail calls under 30,000
+/// units a minute, `gmail=off` not at all (an emulator has no quota to protect).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuotaOverrides(BTreeMap<String, Option<u32>>);
+
+impl QuotaOverrides {
+    /// Parses `KEY=UNITS` or `KEY=off` items.
+    pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<QuotaOverrides, String> {
+        let mut overrides = BTreeMap::new();
+        for item in items
+            .iter()
+            .map(AsRef::as_ref)
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(format!(
+                    "vendor quota {item:?} is not of the form CONNECTOR=UNITS or CONNECTOR=off"
+                ));
+            };
+            let units = match value.trim() {
+                "off" => None,
+                number => Some(number.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("vendor quota {item:?}: {number:?} is not a positive number of units per minute or off")
+                })?),
+            };
+            overrides.insert(key.trim().to_owned(), units);
+        }
+        Ok(QuotaOverrides(overrides))
+    }
+}
+
 /// Unit budgets by holder (e.g. `gmail:ada@example.com`). Cheap to clone.
 #[derive(Clone)]
 pub struct QuotaLimiter {
     clock: Arc<dyn QuotaClock>,
     buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+    overrides: Arc<QuotaOverrides>,
 }
 
 impl Default for QuotaLimiter {
@@ -75,6 +109,33 @@ impl QuotaLimiter {
         QuotaLimiter {
             clock,
             buckets: Arc::new(Mutex::new(HashMap::new())),
+            overrides: Arc::default(),
+        }
+    }
+
+    pub fn with_overrides(mut self, overrides: QuotaOverrides) -> Self {
+        self.overrides = Arc::new(overrides);
+        self
+    }
+
+    /// The budget a connector's calls are paced under: its own, or the operator's override.
+    pub fn budget<'d>(
+        &self,
+        connector: &str,
+        own: Option<&'d QuotaDef>,
+    ) -> Option<Cow<'d, QuotaDef>> {
+        match self.overrides.0.get(connector) {
+            None => own.map(Cow::Borrowed),
+            Some(None) => None,
+            Some(Some(units)) => {
+                let mut quota = own.cloned().unwrap_or(QuotaDef {
+                    units_per_minute: *units,
+                    per: Default::default(),
+                    max_wait_seconds: 30,
+                });
+                quota.units_per_minute = *units;
+                Some(Cow::Owned(quota))
+            }
         }
     }
 
@@ -167,6 +228,38 @@ mod tests {
         assert_eq!(
             limiter.reserve("gmail:ada", 100, &gmail()),
             QuotaDecision::Wait(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn operators_may_change_or_lift_a_connectors_budget() {
+        let overrides = QuotaOverrides::parse(&["gmail=off", " acme = 600 "]).unwrap();
+        let limiter = QuotaLimiter::default().with_overrides(overrides);
+        assert!(limiter.budget("gmail", Some(&gmail())).is_none());
+        assert_eq!(
+            limiter
+                .budget("acme", Some(&gmail()))
+                .unwrap()
+                .units_per_minute,
+            600
+        );
+        assert_eq!(limiter.budget("acme", None).unwrap().units_per_minute, 600);
+        assert_eq!(
+            limiter
+                .budget("other", Some(&gmail()))
+                .unwrap()
+                .units_per_minute,
+            15_000
+        );
+        assert!(
+            QuotaOverrides::parse(&["gmail"])
+                .unwrap_err()
+                .contains("CONNECTOR=UNITS")
+        );
+        assert!(
+            QuotaOverrides::parse(&["gmail=0"])
+                .unwrap_err()
+                .contains("positive")
         );
     }
 

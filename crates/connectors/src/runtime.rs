@@ -292,14 +292,17 @@ impl Runtime {
         resource: &ResourceDef,
         vendor: &VendorRequest,
     ) -> Result<VendorReply, ConnectorError> {
-        if let Some(quota) = &connector.def.quota {
+        if let Some(quota) = self
+            .quota
+            .budget(connector.key(), connector.def.quota.as_ref())
+        {
             let holder = match (quota.per, instance.account, instance.instance_id) {
                 (QuotaScope::Account, Some(account), _) => format!("{}:{account}", connector.key()),
                 (_, _, Some(id)) => format!("{}#{id}", connector.key()),
                 (_, Some(account), None) => format!("{}:{account}", connector.key()),
                 (_, None, None) => connector.key().to_owned(),
             };
-            match self.quota.reserve(&holder, resource.quota_cost, quota) {
+            match self.quota.reserve(&holder, resource.quota_cost, &quota) {
                 QuotaDecision::Wait(wait) if wait.is_zero() => {}
                 QuotaDecision::Wait(wait) => {
                     tracing::debug!(

@@ -3,7 +3,9 @@
 use crate::error::CliError;
 use crate::settings::{ServeArgs, StorageArgs, rewrites};
 use ferry_app::{App, AppConfig, AppParts, BootstrapSecrets, FlowsConfig, SystemClock};
-use ferry_connectors::{Catalog, Egress, EgressConfig, EndpointRewrites, Runtime};
+use ferry_connectors::{
+    Catalog, Egress, EgressConfig, EndpointRewrites, QuotaLimiter, QuotaOverrides, Runtime,
+};
 use ferry_oauth::OAuthClient;
 use ferry_store::{MasterKey, Store, StoreOptions};
 use hmac::{Hmac, Mac};
@@ -29,6 +31,24 @@ pub async fn build_app(
     rewrites: &EndpointRewrites,
     flows: FlowsConfig,
 ) -> Result<App, CliError> {
+    build_paced_app(
+        storage,
+        public_url,
+        rewrites,
+        flows,
+        QuotaOverrides::default(),
+    )
+    .await
+}
+
+/// [`build_app`] with the operator's changes to connectors' vendor quotas.
+pub async fn build_paced_app(
+    storage: &StorageArgs,
+    public_url: &str,
+    rewrites: &EndpointRewrites,
+    flows: FlowsConfig,
+    quotas: QuotaOverrides,
+) -> Result<App, CliError> {
     let catalog = Catalog::embedded(rewrites)?;
     if storage.database_url.is_none() {
         storage.ensure_data_dir()?;
@@ -44,7 +64,7 @@ pub async fn build_app(
     Ok(App::new(AppParts {
         store,
         catalog,
-        runtime: Runtime::new(egress),
+        runtime: Runtime::with_quota(egress, QuotaLimiter::default().with_overrides(quotas)),
         oauth: OAuthClient::new(http),
         state_key: state_key(&key),
         clock: Arc::new(SystemClock),
@@ -125,11 +145,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let app = build_app(
+    let app = build_paced_app(
         &args.storage,
         &public_url,
         &rewrites(&args.endpoint_rewrites)?,
         args.flows.config()?,
+        QuotaOverrides::parse(&args.vendor_quotas).map_err(CliError::Config)?,
     )
     .await?;
     if let Some(secrets) = app

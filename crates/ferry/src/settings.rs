@@ -36,6 +36,14 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub endpoint_rewrites: Vec<String>,
+    /// Pace a connector's vendor calls under another budget than its definition's
+    /// (`gmail=30000` units a minute) or not at all (`gmail=off`, e.g. against an emulator).
+    #[arg(
+        long = "vendor-quota",
+        env = "FERRY_VENDOR_QUOTAS",
+        value_delimiter = ','
+    )]
+    pub vendor_quotas: Vec<String>,
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
