@@ -74,6 +74,14 @@ pub(crate) struct Mailbox {
     next_user_label: u64,
     history: History,
     drafts: HashMap<String, u64>,
+    /// Messages outside SPAM and TRASH: the total of an unfiltered listing, kept up to date so
+    /// that such a listing stops after its page instead of walking the whole mailbox.
+    outside_spam_trash: usize,
+}
+
+/// Whether labels put a message where listings do not look by default.
+fn in_spam_or_trash(labels: &[String]) -> bool {
+    labels.iter().any(|l| l == "SPAM" || l == "TRASH")
 }
 
 impl Default for Mailbox {
@@ -93,6 +101,7 @@ impl Mailbox {
             next_user_label: 1,
             history: History::new(FIRST_HISTORY_ID),
             drafts: HashMap::new(),
+            outside_spam_trash: 0,
         }
     }
 
@@ -169,7 +178,9 @@ impl Mailbox {
                 .push(id);
         }
         self.threads.entry(thread_id).or_default().push(id);
-        self.index.insert(id, internal_date);
+        if self.index.insert(id, internal_date).is_none() && !in_spam_or_trash(&label_ids) {
+            self.outside_spam_trash += 1;
+        }
         self.history.push(HistoryRecord {
             id: history_id,
             message_id: id,
@@ -221,6 +232,7 @@ impl Mailbox {
             .ok_or(MailboxError::NotFound)?;
         let mut added = Vec::new();
         let mut removed = Vec::new();
+        let hidden_before = in_spam_or_trash(&entry.labels);
         for l in add {
             if !entry.labels.contains(l) && !remove.contains(l) {
                 entry.labels.push(l.clone());
@@ -232,6 +244,11 @@ impl Mailbox {
                 entry.labels.remove(pos);
                 removed.push(l.clone());
             }
+        }
+        match (hidden_before, in_spam_or_trash(&entry.labels)) {
+            (true, false) => self.outside_spam_trash += 1,
+            (false, true) => self.outside_spam_trash -= 1,
+            _ => {}
         }
         if !added.is_empty() || !removed.is_empty() {
             let history_id = self.history.bump();
@@ -282,6 +299,9 @@ impl Mailbox {
             .messages
             .remove(&(date, id))
             .ok_or(MailboxError::NotFound)?;
+        if !in_spam_or_trash(&entry.labels) {
+            self.outside_spam_trash -= 1;
+        }
         if let Some(list) = self.threads.get_mut(&entry.thread_id) {
             list.retain(|m| *m != id);
             if list.is_empty() {
@@ -353,6 +373,25 @@ impl Mailbox {
                 .collect();
             candidates.sort_by_key(|e| std::cmp::Reverse((e.internal_date, e.id)));
             return self.page(candidates.into_iter(), filter, after, max);
+        }
+        let unfiltered =
+            filter.label_ids.is_empty() && filter.query.is_none() && !filter.include_spam_trash;
+        if unfiltered {
+            // The total is known, so only the page itself (and one more) is walked.
+            let newest_first: Box<dyn Iterator<Item = &Entry>> = match after {
+                Some(cursor) => Box::new(self.messages.range(..cursor).rev().map(|(_, e)| e)),
+                None => Box::new(self.messages.values().rev()),
+            };
+            let mut page = Vec::with_capacity(max.min(self.outside_spam_trash));
+            let mut next = None;
+            for e in newest_first.filter(|e| !in_spam_or_trash(&e.labels)) {
+                if page.len() == max {
+                    next = page.last().map(|p: &&Entry| (p.internal_date, p.id));
+                    break;
+                }
+                page.push(e);
+            }
+            return (page, self.outside_spam_trash, next);
         }
         self.page(self.messages.values().rev(), filter, after, max)
     }
@@ -643,5 +682,46 @@ mod tests {
         assert!(next.is_none());
         mb.untrash(3).unwrap();
         assert!(mb.get(3).unwrap().labels.contains(&"INBOX".to_string()));
+    }
+
+    #[test]
+    fn an_unfiltered_listing_pages_like_the_general_walk() {
+        let mut mb = Mailbox::new();
+        for i in 1..=40u64 {
+            mb.add(
+                i,
+                msg("Subject: x\r\n\r\nbody"),
+                vec!["INBOX".into()],
+                None,
+                (i % 7) as i64,
+            );
+        }
+        for i in [3, 9, 10, 27] {
+            mb.trash(i).unwrap();
+        }
+        mb.modify(12, &["SPAM".to_string()], &[]).unwrap();
+        mb.untrash(9).unwrap();
+        mb.delete(27).unwrap();
+        mb.delete(30).unwrap();
+        let filter = Filter {
+            label_ids: &[],
+            query: None,
+            include_spam_trash: false,
+        };
+        for max in [1, 3, 7, 100] {
+            let (mut fast_after, mut slow_after) = (None, None);
+            loop {
+                let fast = mb.list(&filter, fast_after, max);
+                let slow = mb.page(mb.messages.values().rev(), &filter, slow_after, max);
+                let ids = |page: &[&Entry]| page.iter().map(|e| e.id).collect::<Vec<_>>();
+                assert_eq!(ids(&fast.0), ids(&slow.0), "max {max}");
+                assert_eq!((fast.1, fast.2), (slow.1, slow.2), "max {max}");
+                assert_eq!(fast.1, 35);
+                if fast.2.is_none() {
+                    break;
+                }
+                (fast_after, slow_after) = (fast.2, slow.2);
+            }
+        }
     }
 }
