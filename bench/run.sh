@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds ferry in release mode, installs wrk if missing, and prints the benchmark figures.
-# Usage: bench/run.sh [--duration SECONDS] [--runs N]
+# Usage: bench/run.sh [gmail [--messages N]] [--duration SECONDS] [--runs N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || apt-get install -y wrk

@@ -5,6 +5,7 @@
 
 mod flows;
 mod forwarder;
+mod gmail;
 mod hub;
 mod load;
 mod processes;
@@ -50,6 +51,12 @@ enum Command {
     Hub,
     /// A webhook flow of one script and one HTTP request, answered synchronously, with history.
     Flows,
+    /// Gmail: the emulator's messages.list/get throughput and what ferry's hub adds to them.
+    Gmail {
+        /// Messages in the benchmark mailbox.
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+    },
     /// Run the minimal forwarder (used by the benchmark itself, as a separate process).
     Forward {
         #[arg(long)]
@@ -78,6 +85,7 @@ async fn main() {
         Some(Command::Stub { port }) => stub::serve(port).await,
         Some(Command::Hub) => hub::run(&cli.settings).await,
         Some(Command::Flows) => flows::run(&cli.settings).await,
+        Some(Command::Gmail { messages }) => gmail::run(&cli.settings, messages).await,
         None => {
             hub::run(&cli.settings).await;
             flows::run(&cli.settings).await;

@@ -139,6 +139,8 @@ impl Ferry {
             ])
             .arg(dir)
             .args(["--endpoint-rewrite", &emulator.rewrites()])
+            // The emulator has no quota to protect; pacing would measure Gmail's budget, not ferry.
+            .args(["--vendor-quota", "gmail=off"])
             .env("FERRY_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
