@@ -3,6 +3,7 @@
 //! that are safe to repeat). Tokens never reach logs: requests are logged by method, origin and path.
 
 use crate::ConnectorError;
+use crate::vendor_errors::is_rate_limit_refusal;
 use bytes::Bytes;
 use ferry_model::Secret;
 use rand::Rng;
@@ -126,7 +127,9 @@ impl Egress {
                 attempt -= 1;
                 continue;
             }
-            if attempt < self.config.max_attempts && is_retryable(response.status, repeatable) {
+            let retryable = is_retryable(response.status, repeatable)
+                || is_rate_limit_refusal(response.status.as_u16(), &response.body);
+            if attempt < self.config.max_attempts && retryable {
                 let wait = retry_after(&response.headers).unwrap_or_else(|| self.backoff(attempt));
                 if wait <= self.config.max_retry_wait {
                     tracing::debug!(

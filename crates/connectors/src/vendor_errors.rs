@@ -6,12 +6,35 @@ use crate::egress::retry_after;
 use bytes::Bytes;
 use serde_json::Value;
 
+/// Google's APIs also refuse a call for going too fast with 403 and a reason saying so
+/// (`userRateLimitExceeded`, `rateLimitExceeded`): that is a 429 in all but status.
+pub(crate) fn is_rate_limit_refusal(status: u16, body: &[u8]) -> bool {
+    if status != 403 || body.len() > 64 * 1024 {
+        return false;
+    }
+    let Ok(parsed) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    parsed
+        .pointer("/error/errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["reason"].as_str())
+        .any(|reason| matches!(reason, "rateLimitExceeded" | "userRateLimitExceeded"))
+}
+
 /// The vendor's own words for an error, from the usual places in a JSON error body.
 pub(crate) fn provider_error(
     status: u16,
     headers: &reqwest::header::HeaderMap,
     body: &Bytes,
 ) -> ConnectorError {
+    let status = if is_rate_limit_refusal(status, body) {
+        429
+    } else {
+        status
+    };
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let provider_message = parsed
         .as_ref()

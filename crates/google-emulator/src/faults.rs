@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {
     /// Answer with this HTTP status and Gmail's error body for it (429 → `rateLimitExceeded`,
-    /// 500 → `backendError`, 503 → `UNAVAILABLE`), with a `Retry-After` header when given.
+    /// 403 → `userRateLimitExceeded`, 500 → `backendError`, 503 → `UNAVAILABLE`), with a
+    /// `Retry-After` header when given.
     Status {
         status: u16,
         retry_after_secs: Option<u64>,

@@ -296,6 +296,11 @@ async fn rate_limits_and_outages_are_retried_honouring_retry_after() {
         .unwrap();
     assert!(cleared.status().is_success());
 
+    // Gmail's 403 userRateLimitExceeded says "too fast" too: retried like a 429.
+    inject(&sandbox, json!({"status": 403, "times": 2})).await;
+    let after_403 = sandbox.hub(Method::GET, "/profile", &token, None).await;
+    assert_eq!(after_403.status, StatusCode::OK, "{}", after_403.text);
+
     // A slow Gmail is waited for.
     inject(&sandbox, json!({"delay_ms": 300, "times": 1})).await;
     let slow = sandbox.hub(Method::GET, "/profile", &token, None).await;

@@ -168,7 +168,17 @@ impl GmailError {
             ),
             400 => Self::invalid_argument("Bad Request"),
             401 => Self::invalid_credentials(),
-            403 => Self::forbidden("Forbidden"),
+            // Gmail's transient 403 is its per-user rate limit.
+            403 => {
+                let mut e = Self::new(
+                    403,
+                    "User Rate Limit Exceeded",
+                    "userRateLimitExceeded",
+                    "PERMISSION_DENIED",
+                );
+                e.domain = "usageLimits";
+                e
+            }
             404 => Self::not_found(),
             502 => Self::new(502, "Bad Gateway", "backendError", "UNAVAILABLE"),
             504 => Self::new(
