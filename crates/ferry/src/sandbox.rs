@@ -309,6 +309,7 @@ fn print_banner(file: &SandboxFile, sandbox_path: &Path, startup_ms: u128) {
         r#"ferry sandbox ready in {startup_ms} ms
   ferry API          {ferry}/elements/api-v2
   Google emulator    {emulator}   (accounts: {accounts})
+  Google console     {emulator}/console
   User secret        {user}
   Organization secret {org}
   OAuth client id    {client_id}
