@@ -1,13 +1,16 @@
 //! google-emulator: a local stand-in for Google, so ferry (and any other client, Google's own
 //! Python client included) runs and is tested with no Google account and no network. It owns,
-//! at one origin, what Google serves on three hosts: the OAuth consent pages of
+//! at one origin, what Google serves on four hosts: the OAuth consent pages of
 //! `accounts.google.com` (account chooser, "unverified app" warning, per-scope consent, allow and
-//! deny), the token, revoke and tokeninfo endpoints of `oauth2.googleapis.com`, and the Gmail API
-//! v1 of `gmail.googleapis.com` with an in-memory mailbox model (messages, labels, threads,
-//! history, drafts, MIME parsing, delivery between hosted accounts), plus a JSON control API under
-//! `/_emulator/` for tests (revoke, expire tokens, inject faults, inspect mailboxes). It is usable
-//! as a library ([`Emulator`]) and as the `google-emulator` binary. It depends on no other ferry
-//! crate, only on HTTP, MIME and utility crates from crates.io.
+//! deny), the token, revoke and tokeninfo endpoints of `oauth2.googleapis.com`, the Gmail API v1
+//! of `gmail.googleapis.com` exactly as the discovery document describes it, with an in-memory
+//! mailbox model (messages, labels, threads, history, drafts, MIME parsing, delivery between
+//! hosted accounts), and the part of the developer console the seed needs (projects, enabling
+//! the Gmail API, the consent screen, OAuth clients); plus a JSON control API under `/_emulator/`
+//! for tests and scripts (revoke, expire tokens, inject faults, inspect mailboxes, projects) and
+//! an optional state file. It is usable as a library ([`Emulator`]) and as the `google-emulator`
+//! binary. It depends on no other ferry crate, only on HTTP, MIME and utility crates from
+//! crates.io.
 
 mod clock;
 mod config;
