@@ -88,7 +88,12 @@ impl Emulator {
         let json =
             serde_json::to_vec(&self.state_file()).map_err(|e| EmulatorError::Io(e.into()))?;
         let temporary = path.with_extension("tmp");
-        std::fs::write(&temporary, json)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        // The file holds refresh tokens and client secrets: readable by its owner only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(&temporary)?, &json)?;
         std::fs::rename(&temporary, path)?;
         Ok(())
     }

@@ -34,6 +34,12 @@ async fn mailboxes_clients_projects_and_refresh_tokens_survive_a_restart() {
     let before = emulator.mailbox_messages(ALICE);
     assert!(!emulator.load_state(&path).unwrap(), "no file yet");
     emulator.save_state(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "refresh tokens are readable by the owner only");
+    }
     first.shutdown().await.unwrap();
 
     let second = start().await;
