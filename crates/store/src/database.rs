@@ -42,6 +42,8 @@ pub struct Store {
     /// queuing in this pool (a fair async queue) beat writers retrying in SQLite's busy handler,
     /// which sleeps whole milliseconds.
     pub(crate) writer: AnyPool,
+    /// The hot execution writes, on SQLite files (see `journal.rs`).
+    pub(crate) journal: Option<crate::journal::Journal>,
     pub(crate) dialect: Dialect,
     pub(crate) sealer: SecretBox,
 }
@@ -153,9 +155,16 @@ impl Store {
             }
             _ => pool.clone(),
         };
+        let journal = match dialect {
+            Dialect::Sqlite if !in_memory => {
+                Some(crate::journal::Journal::open(&sqlite_path(&url))?)
+            }
+            _ => None,
+        };
         Ok(Store {
             pool,
             writer,
+            journal,
             dialect,
             sealer: SecretBox::new(key),
         })
@@ -193,4 +202,10 @@ fn validate_schema_name(schema: &str) -> StoreResult<()> {
         )));
     }
     Ok(())
+}
+
+/// The file of a `sqlite://PATH?options` URL.
+fn sqlite_path(url: &str) -> std::path::PathBuf {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest))
 }

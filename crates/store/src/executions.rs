@@ -2,6 +2,7 @@
 //! record per step together with the engine's state, schedule ticks and event cursors that make
 //! triggers fire exactly once.
 
+use crate::journal::{ExecutionRow, JournalWrite, StepRow};
 use crate::{Dialect, Store, StoreError, StoreResult};
 use ferry_model::execution::{Execution, ExecutionStatus, StepExecution, StepStatus};
 use ferry_model::{
@@ -10,6 +11,7 @@ use ferry_model::{
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use tokio::sync::oneshot;
 
 pub struct NewExecution<'a> {
     pub organization_id: OrganizationId,
@@ -73,6 +75,26 @@ pub enum CancelOutcome {
 const EXECUTION_COLUMNS: &str = "id, organization_id, flow_id, flow_instance_id, status, trigger_kind, \
      trigger_values, state, error, attempt, parent_execution_id, event_id, object_id, run_after, created_at, \
      updated_at, finished_at";
+
+fn journal_gone() -> StoreError {
+    StoreError::Corrupt("the journal thread stopped before answering".into())
+}
+
+fn step_row(step: &NewStepExecution<'_>) -> StepRow {
+    StepRow {
+        seq: step.seq,
+        step_name: step.step_name.to_owned(),
+        step_kind: step.step_kind.to_owned(),
+        status: step.status.as_str(),
+        input: json_text(step.input),
+        output: json_text(step.output),
+        console: serde_json::to_string(step.console).expect("strings serialize"),
+        error: step.error.map(str::to_owned),
+        attempts: step.attempts,
+        duration_us: step.duration_us,
+        now_ms: step.now_ms,
+    }
+}
 
 fn json_text(value: &Value) -> String {
     serde_json::to_string(value).expect("JSON values serialize")
@@ -218,9 +240,41 @@ async fn insert_execution_in(
 impl Store {
     /// Creates an execution with the trigger's record (step 0), queued or claimed.
     pub async fn insert_execution(&self, new: &NewExecution<'_>) -> StoreResult<Execution> {
-        let mut tx = self.writer.begin().await?;
-        let id = insert_execution_in(&mut tx, new).await?;
-        tx.commit().await?;
+        let id = match &self.journal {
+            Some(journal) => {
+                let (reply, answer) = oneshot::channel();
+                let (owner, lease_until) = new
+                    .claimed_by
+                    .map_or((None, None), |(o, u)| (Some(o.to_owned()), Some(u)));
+                journal.send(JournalWrite::InsertExecution {
+                    execution: ExecutionRow {
+                        organization_id: new.organization_id.0,
+                        flow_id: new.flow_id.0,
+                        flow_instance_id: new.flow_instance_id.0,
+                        status: if owner.is_some() { "pending" } else { "queued" },
+                        trigger_kind: new.trigger_kind.to_owned(),
+                        trigger: json_text(new.trigger),
+                        state: json_text(new.state),
+                        attempt: new.attempt,
+                        parent_execution_id: new.parent_execution_id.map(|p| p.0),
+                        event_id: new.event_id.map(str::to_owned),
+                        object_id: new.object_id.map(str::to_owned),
+                        lease_owner: owner,
+                        lease_until,
+                        run_after: new.run_after_ms,
+                        now_ms: new.now_ms,
+                    },
+                    reply,
+                })?;
+                answer.await.map_err(|_| journal_gone())??
+            }
+            None => {
+                let mut tx = self.writer.begin().await?;
+                let id = insert_execution_in(&mut tx, new).await?;
+                tx.commit().await?;
+                id
+            }
+        };
         Ok(Execution {
             id,
             organization_id: new.organization_id,
@@ -442,6 +496,20 @@ impl Store {
         commit: &StepCommit<'_>,
     ) -> StoreResult<bool> {
         let step = commit.step;
+        if let Some(journal) = &self.journal {
+            let (reply, answer) = oneshot::channel();
+            journal.send(JournalWrite::CommitStep {
+                id,
+                owner: owner.to_owned(),
+                step: step_row(step),
+                state: json_text(commit.state),
+                ending: commit
+                    .ending
+                    .map(|(status, error)| (status.as_str().to_owned(), error.map(str::to_owned))),
+                reply,
+            })?;
+            return answer.await.map_err(|_| journal_gone())?;
+        }
         let mut tx = self.writer.begin().await?;
         let done = match commit.ending {
             None => {
@@ -489,6 +557,18 @@ impl Store {
         error: Option<&str>,
         now_ms: i64,
     ) -> StoreResult<bool> {
+        if let Some(journal) = &self.journal {
+            let (reply, answer) = oneshot::channel();
+            journal.send(JournalWrite::Finish {
+                id,
+                owner: owner.to_owned(),
+                status: status.as_str().to_owned(),
+                error: error.map(str::to_owned),
+                now_ms,
+                reply,
+            })?;
+            return answer.await.map_err(|_| journal_gone())?;
+        }
         let done = sqlx::query(
             "UPDATE executions SET status = $1, error = $2, finished_at = $3, updated_at = $3, lease_owner = NULL, \
              lease_until = NULL WHERE id = $4 AND lease_owner = $5 AND status = 'pending'",

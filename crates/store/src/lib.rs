@@ -9,6 +9,7 @@ mod error;
 mod executions;
 mod flows;
 mod instances;
+mod journal;
 mod oauth_authorizations;
 mod secret_box;
 mod tenancy;
