@@ -2,7 +2,7 @@
 //! record per step together with the engine's state, schedule ticks and event cursors that make
 //! triggers fire exactly once.
 
-use crate::journal::{ExecutionRow, JournalWrite, StepRow};
+use crate::journal::{ExecutionRow, FinishRow, JournalWrite, StepCommitRow, StepRow};
 use crate::{Dialect, Store, StoreError, StoreResult};
 use ferry_model::execution::{Execution, ExecutionStatus, StepExecution, StepStatus};
 use ferry_model::{
@@ -499,13 +499,15 @@ impl Store {
         if let Some(journal) = &self.journal {
             let (reply, answer) = oneshot::channel();
             journal.send(JournalWrite::CommitStep {
-                id,
-                owner: owner.to_owned(),
-                step: step_row(step),
-                state: json_text(commit.state),
-                ending: commit
-                    .ending
-                    .map(|(status, error)| (status.as_str().to_owned(), error.map(str::to_owned))),
+                commit: StepCommitRow {
+                    id,
+                    owner: owner.to_owned(),
+                    step: step_row(step),
+                    state: json_text(commit.state),
+                    ending: commit.ending.map(|(status, error)| {
+                        (status.as_str().to_owned(), error.map(str::to_owned))
+                    }),
+                },
                 reply,
             })?;
             return answer.await.map_err(|_| journal_gone())?;
@@ -560,11 +562,13 @@ impl Store {
         if let Some(journal) = &self.journal {
             let (reply, answer) = oneshot::channel();
             journal.send(JournalWrite::Finish {
-                id,
-                owner: owner.to_owned(),
-                status: status.as_str().to_owned(),
-                error: error.map(str::to_owned),
-                now_ms,
+                finish: FinishRow {
+                    id,
+                    owner: owner.to_owned(),
+                    status: status.as_str().to_owned(),
+                    error: error.map(str::to_owned),
+                    now_ms,
+                },
                 reply,
             })?;
             return answer.await.map_err(|_| journal_gone())?;

@@ -20,21 +20,31 @@ pub(crate) enum JournalWrite {
         reply: oneshot::Sender<StoreResult<ExecutionId>>,
     },
     CommitStep {
-        id: ExecutionId,
-        owner: String,
-        step: StepRow,
-        state: String,
-        ending: Option<(String, Option<String>)>,
+        commit: StepCommitRow,
         reply: oneshot::Sender<StoreResult<bool>>,
     },
     Finish {
-        id: ExecutionId,
-        owner: String,
-        status: String,
-        error: Option<String>,
-        now_ms: i64,
+        finish: FinishRow,
         reply: oneshot::Sender<StoreResult<bool>>,
     },
+}
+
+/// A step's record with the state after it, for an execution `owner` runs; `ending` (status,
+/// error) when it was the last.
+pub(crate) struct StepCommitRow {
+    pub id: ExecutionId,
+    pub owner: String,
+    pub step: StepRow,
+    pub state: String,
+    pub ending: Option<(String, Option<String>)>,
+}
+
+pub(crate) struct FinishRow {
+    pub id: ExecutionId,
+    pub owner: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub now_ms: i64,
 }
 
 pub(crate) struct ExecutionRow {
@@ -133,28 +143,12 @@ fn commit_batch(connection: &mut Connection, batch: Vec<JournalWrite>) {
                 JournalWrite::InsertExecution { execution, .. } => {
                     Outcome::Id(insert_execution(&savepoint, execution).map_err(sqlite_error))
                 }
-                JournalWrite::CommitStep {
-                    id,
-                    owner,
-                    step,
-                    state,
-                    ending,
-                    ..
-                } => Outcome::Applied(
-                    commit_step(&savepoint, *id, owner, step, state, ending.as_ref())
-                        .map_err(sqlite_error),
-                ),
-                JournalWrite::Finish {
-                    id,
-                    owner,
-                    status,
-                    error,
-                    now_ms,
-                    ..
-                } => Outcome::Applied(
-                    finish(&savepoint, *id, owner, status, error.as_deref(), *now_ms)
-                        .map_err(sqlite_error),
-                ),
+                JournalWrite::CommitStep { commit, .. } => {
+                    Outcome::Applied(commit_step(&savepoint, commit).map_err(sqlite_error))
+                }
+                JournalWrite::Finish { finish: row, .. } => {
+                    Outcome::Applied(finish(&savepoint, row).map_err(sqlite_error))
+                }
             };
             let failed = matches!(&outcome, Outcome::Id(Err(_)) | Outcome::Applied(Err(_)));
             if failed {
@@ -272,14 +266,14 @@ fn insert_execution(connection: &Connection, row: &ExecutionRow) -> rusqlite::Re
     Ok(ExecutionId(id))
 }
 
-fn commit_step(
-    connection: &Connection,
-    id: ExecutionId,
-    owner: &str,
-    step: &StepRow,
-    state: &str,
-    ending: Option<&(String, Option<String>)>,
-) -> rusqlite::Result<bool> {
+fn commit_step(connection: &Connection, commit: &StepCommitRow) -> rusqlite::Result<bool> {
+    let StepCommitRow {
+        id,
+        owner,
+        step,
+        state,
+        ending,
+    } = commit;
     let updated = match ending {
         None => connection
             .prepare_cached(
@@ -300,19 +294,12 @@ fn commit_step(
     Ok(true)
 }
 
-fn finish(
-    connection: &Connection,
-    id: ExecutionId,
-    owner: &str,
-    status: &str,
-    error: Option<&str>,
-    now_ms: i64,
-) -> rusqlite::Result<bool> {
+fn finish(connection: &Connection, row: &FinishRow) -> rusqlite::Result<bool> {
     let updated = connection
         .prepare_cached(
             "UPDATE executions SET status = ?1, error = ?2, finished_at = ?3, updated_at = ?3, lease_owner = NULL, \
              lease_until = NULL WHERE id = ?4 AND lease_owner = ?5 AND status = 'pending'",
         )?
-        .execute(params![status, error, now_ms, id.0, owner])?;
+        .execute(params![row.status, row.error, row.now_ms, row.id.0, row.owner])?;
     Ok(updated == 1)
 }
