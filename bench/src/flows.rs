@@ -71,13 +71,22 @@ pub async fn run(settings: &Settings) {
             median(runs.iter().map(|r| r.p99_us)),
         );
     }
-    let executions = ferry
-        .api_get(&format!(
-            "/formulas/instances/{}/executions?pageSize=1",
-            instance["id"]
-        ))
-        .await;
-    let last = &executions[0];
+    // The load generator hangs up on the requests in flight when a run ends; those executions
+    // still run to their end.
+    let started = std::time::Instant::now();
+    let last = loop {
+        let executions = ferry
+            .api_get(&format!(
+                "/formulas/instances/{}/executions?pageSize=1",
+                instance["id"]
+            ))
+            .await;
+        let last = executions[0].clone();
+        if last["status"] != "pending" || started.elapsed().as_secs() > 30 {
+            break last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     println!(
         "\nEvery run above is in ferry's history: the newest execution, {}, is `{}` with its step records.\n",
         last["id"],

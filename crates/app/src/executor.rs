@@ -453,9 +453,9 @@ impl App {
         owner: &str,
         depth: u32,
     ) -> ExecutionOutcome {
-        self.inner.flows.running_started(execution.id);
+        let running = self.inner.flows.running_guard(execution.id);
         let outcome = Box::pin(self.drive(&execution, owner, depth)).await;
-        self.inner.flows.running_ended(execution.id);
+        drop(running);
         match outcome {
             Ok(outcome) => outcome,
             Err(error) => {

@@ -122,18 +122,15 @@ impl FlowRuntime {
         }
     }
 
-    pub fn running_started(&self, id: ExecutionId) {
+    /// Marks an execution as running here (its lease is renewed) until the guard drops — also
+    /// when the future driving it is dropped half-way, so an abandoned run stops being renewed
+    /// and another worker takes it over when the lease runs out.
+    pub fn running_guard(&self, id: ExecutionId) -> RunningGuard<'_> {
         self.running
             .lock()
             .expect("running set poisoned")
             .insert(id);
-    }
-
-    pub fn running_ended(&self, id: ExecutionId) {
-        self.running
-            .lock()
-            .expect("running set poisoned")
-            .remove(&id);
+        RunningGuard { runtime: self, id }
     }
 
     pub fn running(&self) -> Vec<ExecutionId> {
@@ -143,5 +140,18 @@ impl FlowRuntime {
             .iter()
             .copied()
             .collect()
+    }
+}
+
+pub struct RunningGuard<'a> {
+    runtime: &'a FlowRuntime,
+    id: ExecutionId,
+}
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.runtime.running.lock() {
+            running.remove(&self.id);
+        }
     }
 }

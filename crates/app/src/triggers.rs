@@ -215,9 +215,13 @@ impl App {
             return Ok(WebhookOutcome::Queued(Box::new(self.enqueue(&new).await?)));
         }
         let execution = self.inner.store.insert_execution(&new).await?;
-        Ok(WebhookOutcome::Finished(
-            self.run_execution(execution, &owner).await,
-        ))
+        // Its own task: a caller that hangs up must not abandon the execution half-way.
+        let app = self.clone();
+        let run = tokio::spawn(async move { app.run_execution(execution, &owner).await });
+        let outcome = run.await.map_err(|error| {
+            AppError::Internal(format!("the webhook execution stopped: {error}"))
+        })?;
+        Ok(WebhookOutcome::Finished(outcome))
     }
 
     async fn load_request_triggers(

@@ -244,6 +244,42 @@ async fn a_synchronous_webhook_answers_with_the_last_steps_result() {
 }
 
 #[tokio::test]
+async fn a_synchronous_webhook_whose_caller_hangs_up_still_runs_to_its_end() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let stub = stub().await;
+    let mut flow = webhook_flow(&stub, true);
+    flow["steps"][1]["properties"]["url"] = json!(format!("{stub}/slow${{steps.build.url}}"));
+    let flow = sandbox.create_flow(flow).await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let hung_up = sandbox
+        .http
+        .post(instance["webhookUrl"].as_str().unwrap())
+        .header(
+            "X-Ferry-Webhook-Secret",
+            instance["webhookSecret"].as_str().unwrap(),
+        )
+        .json(&json!({"name": "late", "n": 2}))
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(hung_up.is_err(), "the stub answers after 3 s");
+    let listed = sandbox
+        .api(
+            Method::GET,
+            &format!("/formulas/instances/{}/executions", instance["id"]),
+            None,
+        )
+        .await;
+    let id = listed.body[0]["id"].as_i64().expect(&listed.text);
+    let execution = sandbox.finished_execution(id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    assert_eq!(
+        step(&execution, "forward")["output"]["response"]["code"],
+        200
+    );
+}
+
+#[tokio::test]
 async fn an_asynchronous_webhook_is_queued_and_a_failing_call_fails_its_step() {
     let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
     let stub = stub().await;
