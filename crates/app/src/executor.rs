@@ -263,16 +263,19 @@ impl Effects for FlowEffects<'_> {
             ScriptKind::Script => ferry_sandbox::ScriptKind::Script,
             ScriptKind::Filter => ferry_sandbox::ScriptKind::Filter,
         };
-        let run = tokio::task::spawn_blocking(move || {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
             let input_values = ferry_sandbox::ScriptInput {
                 trigger: input.trigger,
                 steps: input.steps,
                 info: input.info,
                 config: input.config,
             };
-            sandbox.run(kind, &input.source, &input_values)
-        })
-        .await;
+            let _ = reply.send(sandbox.run(kind, &input.source, &input_values));
+            // After answering: the flow goes on while this thread builds its next engine.
+            sandbox.prepare_next_run_on_this_thread();
+        });
+        let run = outcome.await;
         match run {
             Ok(outcome) => {
                 for notification in &outcome.notifications {
@@ -283,8 +286,8 @@ impl Effects for FlowEffects<'_> {
                     console: outcome.console,
                 }
             }
-            Err(join) => ScriptRun {
-                result: Err(format!("the script could not run: {join}")),
+            Err(_) => ScriptRun {
+                result: Err("the script could not run: its thread stopped".to_owned()),
                 console: Vec::new(),
             },
         }

@@ -43,6 +43,19 @@ fn script_step(c: &mut Criterion) {
         })
     });
 
+    // What a flow waits for when the thread built its engine ahead (between runs).
+    group.bench_function("simple_script_engine_built_ahead", |b| {
+        b.iter_batched(
+            || sandbox.prepare_next_run_on_this_thread(),
+            |()| {
+                let outcome = sandbox.run(ScriptKind::Script, black_box(SIMPLE), &input);
+                assert!(outcome.result.is_ok());
+                outcome
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+
     group.bench_function("done_only_empty_inputs", |b| {
         let empty = ScriptInput::default();
         b.iter(|| sandbox.run(ScriptKind::Script, black_box("done();"), &empty))

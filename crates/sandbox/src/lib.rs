@@ -112,7 +112,8 @@ pub struct ScriptOutcome {
 }
 
 /// Runs step scripts. Holds only configuration, so it is cheap to clone and share across threads;
-/// every run builds and drops its own engine.
+/// every run gets an engine of its own (possibly built ahead, see
+/// [`Sandbox::prepare_next_run_on_this_thread`]) and drops it.
 #[derive(Debug, Clone, Default)]
 pub struct Sandbox {
     limits: SandboxLimits,
@@ -130,6 +131,14 @@ impl Sandbox {
     /// Runs `source` as the body of `function (trigger, steps, info, config, done)`.
     pub fn run(&self, kind: ScriptKind, source: &str, input: &ScriptInput) -> ScriptOutcome {
         run::run(&self.limits, kind, source, input)
+    }
+
+    /// Builds, on the calling thread, the engine its next run will use, so that building it
+    /// (most of a short script's cost) happens while the thread would otherwise idle — call it
+    /// after handing a run's outcome back. The spare engine has never run anything: runs stay
+    /// exactly as isolated as with an engine built on the spot.
+    pub fn prepare_next_run_on_this_thread(&self) {
+        run::prepare_spare(&self.limits);
     }
 
     /// Save-time validation: the body parses, has no top-level `return`, and uses `done`.

@@ -127,6 +127,12 @@ impl Engine {
         })
     }
 
+    fn made_for(&self, limits: &SandboxLimits) -> bool {
+        self.limits.wall_time == limits.wall_time
+            && self.limits.memory_bytes == limits.memory_bytes.max(MIN_MEMORY_BYTES)
+            && self.limits.max_stack_bytes == limits.max_stack_bytes.max(MIN_STACK_BYTES)
+    }
+
     /// Compiles the wrapped body without running any of it; `Err` is a syntax (or limit) failure.
     pub(crate) fn compile(&self, source: &str) -> Result<(), ScriptFailure> {
         self.ctx.with(|ctx| match compile(&ctx, source) {
@@ -209,8 +215,12 @@ pub(crate) fn run(
 ) -> ScriptOutcome {
     let started = Instant::now();
     let state: SharedState = Rc::default();
-    let result = match Engine::new(limits) {
-        Ok(engine) => execute(engine, kind, source, input, &state),
+    let result = match take_spare(limits).map_or_else(|| Engine::new(limits), Ok) {
+        Ok(engine) => {
+            let result = execute(&engine, kind, source, input, &state);
+            retire(engine);
+            result
+        }
         Err(failure) => Err(failure),
     };
     let state = state.take();
@@ -222,8 +232,51 @@ pub(crate) fn run(
     }
 }
 
+thread_local! {
+    /// A fresh engine built ahead of the next run on this thread. It has never run anything, so
+    /// taking it gives exactly what building one would: only the building moves off the run.
+    static SPARE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The engine of the last run, when its teardown is left to the next `prepare_spare`.
+    static RETIRED: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// Whether this thread's caller builds engines ahead (and so also tears them down later).
+    static SPARE_WANTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keeps a used engine for [`prepare_spare`] to drop when a caller builds engines ahead (tearing
+/// one down costs about as much as building one); otherwise drops it now.
+fn retire(engine: Engine) {
+    if SPARE_WANTED.get() {
+        RETIRED.set(Some(engine));
+    }
+}
+
+/// Builds this thread's spare engine if it has none (or one made for other limits).
+pub(crate) fn prepare_spare(limits: &SandboxLimits) {
+    SPARE_WANTED.set(true);
+    RETIRED.take();
+    let ready =
+        SPARE.with_borrow(|spare| spare.as_ref().is_some_and(|engine| engine.made_for(limits)));
+    if !ready && let Ok(engine) = Engine::new(limits) {
+        SPARE.set(Some(engine));
+    }
+}
+
+fn take_spare(limits: &SandboxLimits) -> Option<Engine> {
+    let engine = SPARE.take()?;
+    if !engine.made_for(limits) {
+        return None;
+    }
+    // The run's time starts now, not when the spare was built.
+    engine.clock.fired.set(false);
+    engine
+        .clock
+        .deadline
+        .set(Instant::now() + engine.limits.wall_time);
+    Some(engine)
+}
+
 fn execute(
-    engine: Engine,
+    engine: &Engine,
     kind: ScriptKind,
     source: &str,
     input: &ScriptInput,

@@ -772,3 +772,61 @@ fn zero_limits_do_not_mean_unlimited() {
         })
     );
 }
+
+// ---- engines built ahead -------------------------------------------------------------------
+
+#[test]
+fn an_engine_built_ahead_carries_nothing_over_from_the_run_before() {
+    let sandbox = sandbox();
+    let first = sandbox.run(
+        ScriptKind::Script,
+        "globalThis.leak = 'secret'; Object.prototype.polluted = true; done({});",
+        &ScriptInput::default(),
+    );
+    assert_eq!(first.result, Ok(json!({})));
+    sandbox.prepare_next_run_on_this_thread();
+    let second = sandbox.run(
+        ScriptKind::Script,
+        "done({leak: typeof leak, polluted: typeof ({}).polluted});",
+        &ScriptInput::default(),
+    );
+    assert_eq!(
+        second.result,
+        Ok(json!({"leak": "undefined", "polluted": "undefined"}))
+    );
+}
+
+#[test]
+fn an_engine_built_ahead_starts_its_clock_when_the_run_starts() {
+    let sandbox = Sandbox::new(short_limits());
+    sandbox.prepare_next_run_on_this_thread();
+    std::thread::sleep(short_limits().wall_time * 2);
+    let outcome = sandbox.run(
+        ScriptKind::Script,
+        "let n = 0; for (let i = 0; i < 1000; i++) n += i; done({n});",
+        &ScriptInput::default(),
+    );
+    assert_eq!(outcome.result, Ok(json!({"n": 499500})));
+}
+
+#[test]
+fn an_engine_built_ahead_for_other_limits_is_not_used() {
+    Sandbox::default().prepare_next_run_on_this_thread();
+    let small = Sandbox::new(SandboxLimits {
+        memory_bytes: 2 * 1024 * 1024,
+        ..SandboxLimits::default()
+    });
+    let outcome = small.run(
+        ScriptKind::Script,
+        "const a = []; while (true) a.push('x'.repeat(1024));",
+        &ScriptInput::default(),
+    );
+    assert!(
+        matches!(
+            failure(&outcome),
+            ScriptFailure::OutOfMemory { limit_bytes } if *limit_bytes == 2 * 1024 * 1024
+        ),
+        "{:?}",
+        outcome.result
+    );
+}
