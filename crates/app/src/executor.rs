@@ -15,7 +15,7 @@ use ferry_engine::{
 use ferry_model::connector::HttpMethod;
 use ferry_model::execution::{Execution, ExecutionStatus, StepStatus};
 use ferry_model::{ExecutionId, FlowId};
-use ferry_store::{NewExecution, NewStepExecution, StepCommit};
+use ferry_store::{NewExecution, NewStepExecution, PendingCommit, StepCommit};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -549,6 +549,10 @@ impl App {
             config: &config,
         };
         let key = format!("x{}", execution.id.0);
+        // The commit of a step that may harmlessly run again is not waited for before the next
+        // step starts; it is confirmed before the next commit (the journal applies them in
+        // order). A crash in between only makes that step run again.
+        let mut unconfirmed: Option<PendingCommit> = None;
         loop {
             let context = StepContext {
                 trigger: &execution.trigger,
@@ -556,13 +560,18 @@ impl App {
                 info: &info,
                 config: &config,
             };
-            match self
+            let step = self
                 .inner
                 .flows
                 .engine
                 .step(&plan, &mut state, &context, &effects, &key)
-                .await
+                .await;
+            if let Some(pending) = unconfirmed.take()
+                && !pending.confirmed().await?
             {
+                return self.stopped(execution, last_output).await;
+            }
+            match step {
                 Step::Ran(record) => {
                     // The last step and the execution's end are committed together.
                     let ending = state.finished();
@@ -579,8 +588,8 @@ impl App {
                         duration_us: record.duration.as_micros() as i64,
                         now_ms: self.now_ms(),
                     };
-                    let committed = store
-                        .commit_step(
+                    let pending = store
+                        .send_step_commit(
                             execution.id,
                             owner,
                             &StepCommit {
@@ -590,20 +599,10 @@ impl App {
                             },
                         )
                         .await?;
-                    if !committed {
-                        // Cancelled, or another process took over after our lease ran out.
-                        let now = store.get_execution_by_id(execution.id).await?;
-                        let status = now
-                            .as_ref()
-                            .map(|e| e.status)
-                            .unwrap_or(ExecutionStatus::Cancelled);
-                        tracing::info!(execution_id = %execution.id, status = status.as_str(), "execution stopped: no longer ours");
-                        return Ok(ExecutionOutcome {
-                            execution_id: execution.id,
-                            status,
-                            error: now.and_then(|e| e.error),
-                            last_output,
-                        });
+                    if record.runs_again_harmlessly && ending.is_none() {
+                        unconfirmed = Some(pending);
+                    } else if !pending.confirmed().await? {
+                        return self.stopped(execution, last_output).await;
                     }
                     if record.status == StepStatus::Failed {
                         tracing::debug!(execution_id = %execution.id, step = %record.name, "step failed");
@@ -638,6 +637,27 @@ impl App {
                 }
             }
         }
+    }
+
+    /// The execution is no longer ours to run: cancelled, or another process took over after
+    /// our lease ran out.
+    async fn stopped(
+        &self,
+        execution: &Execution,
+        last_output: Value,
+    ) -> Result<ExecutionOutcome, AppError> {
+        let now = self.inner.store.get_execution_by_id(execution.id).await?;
+        let status = now
+            .as_ref()
+            .map(|e| e.status)
+            .unwrap_or(ExecutionStatus::Cancelled);
+        tracing::info!(execution_id = %execution.id, status = status.as_str(), "execution stopped: no longer ours");
+        Ok(ExecutionOutcome {
+            execution_id: execution.id,
+            status,
+            error: now.and_then(|e| e.error),
+            last_output,
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use ferry_connectors::{HubBody, HubRequest, HubResponse};
 use ferry_engine::TriggerKind;
 use ferry_model::execution::{Execution, FlowInstance};
 use ferry_model::instance::Instance;
-use ferry_model::{FlowInstanceId, InstanceId, OrganizationId};
+use ferry_model::{FlowId, FlowInstanceId, InstanceId, OrganizationId};
 use ferry_store::NewExecution;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -196,31 +196,29 @@ impl App {
         let now = self.now_ms();
         let owner = self.inner.config.process_id.clone();
         let lease_until = now + self.inner.flows.config.lease.as_millis() as i64;
-        let new = NewExecution {
+        let start = WebhookStart {
             organization_id: instance.organization_id,
             flow_id: flow.id,
             flow_instance_id: id,
-            trigger_kind: "webhook",
-            trigger: &trigger,
-            state: &Value::Null,
-            attempt: 1,
-            parent_execution_id: None,
-            event_id: None,
-            object_id: None,
-            run_after_ms: now,
-            claimed_by: synchronous.then_some((owner.as_str(), lease_until)),
             now_ms: now,
         };
         if !synchronous {
-            return Ok(WebhookOutcome::Queued(Box::new(self.enqueue(&new).await?)));
+            return Ok(WebhookOutcome::Queued(Box::new(
+                self.enqueue(&start.execution(&trigger, None)).await?,
+            )));
         }
-        let execution = self.inner.store.insert_execution(&new).await?;
-        // Its own task: a caller that hangs up must not abandon the execution half-way.
+        // Its own task, from the insert on: a caller that hangs up must leave neither a
+        // half-run execution nor one claimed by this process that nothing runs (it would wait
+        // for its lease to run out).
         let app = self.clone();
-        let run = tokio::spawn(async move { app.run_execution(execution, &owner).await });
+        let run = tokio::spawn(async move {
+            let claimed = start.execution(&trigger, Some((owner.as_str(), lease_until)));
+            let execution = app.inner.store.insert_execution(&claimed).await?;
+            Ok::<_, AppError>(app.run_execution(execution, &owner).await)
+        });
         let outcome = run.await.map_err(|error| {
             AppError::Internal(format!("the webhook execution stopped: {error}"))
-        })?;
+        })??;
         Ok(WebhookOutcome::Finished(outcome))
     }
 
@@ -358,6 +356,39 @@ impl App {
             if let Err(error) = queued {
                 tracing::warn!(flow_instance_id = %trigger.flow_instance_id, error = %error, "could not start the elementRequest-triggered flow");
             }
+        }
+    }
+}
+
+/// What a webhook's execution is made of besides its trigger data.
+#[derive(Clone, Copy)]
+struct WebhookStart {
+    organization_id: OrganizationId,
+    flow_id: FlowId,
+    flow_instance_id: FlowInstanceId,
+    now_ms: i64,
+}
+
+impl WebhookStart {
+    fn execution<'a>(
+        self,
+        trigger: &'a Value,
+        claimed_by: Option<(&'a str, i64)>,
+    ) -> NewExecution<'a> {
+        NewExecution {
+            organization_id: self.organization_id,
+            flow_id: self.flow_id,
+            flow_instance_id: self.flow_instance_id,
+            trigger_kind: "webhook",
+            trigger,
+            state: &Value::Null,
+            attempt: 1,
+            parent_execution_id: None,
+            event_id: None,
+            object_id: None,
+            run_after_ms: self.now_ms,
+            claimed_by,
+            now_ms: self.now_ms,
         }
     }
 }

@@ -173,6 +173,8 @@ pub struct StepRecord {
     pub seq: i64,
     pub name: String,
     pub kind: &'static str,
+    /// See [`StepKind::runs_again_harmlessly`].
+    pub runs_again_harmlessly: bool,
     pub status: StepStatus,
     pub input: Value,
     pub output: Value,
@@ -332,6 +334,7 @@ impl Engine {
             seq,
             name,
             kind: kind.wire_name(),
+            runs_again_harmlessly: kind.runs_again_harmlessly(),
             status: outcome.status,
             input,
             output: outcome.output,

@@ -35,6 +35,17 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// Whether running the step again changes nothing outside ferry: scripts and filters (which
+    /// only compute; their email notifications are recorded, not sent) and loop bookkeeping.
+    /// After a crash such a step may simply run again, so its record need not be durable before
+    /// the next step starts.
+    pub fn runs_again_harmlessly(&self) -> bool {
+        matches!(
+            self,
+            StepKind::Script { .. } | StepKind::Filter { .. } | StepKind::Loop { .. }
+        )
+    }
+
     pub fn wire_name(&self) -> &'static str {
         match self {
             StepKind::Script { .. } => "script",

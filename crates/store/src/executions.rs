@@ -51,6 +51,26 @@ pub struct StepCommit<'a> {
     pub ending: Option<(ExecutionStatus, Option<&'a str>)>,
 }
 
+/// A step commit that was sent; [`PendingCommit::confirmed`] says whether it applied.
+#[must_use = "a commit that nobody confirms may have been refused"]
+pub struct PendingCommit(Pending);
+
+enum Pending {
+    Done(StoreResult<bool>),
+    Queued(oneshot::Receiver<StoreResult<bool>>),
+}
+
+impl PendingCommit {
+    /// Waits for the write: `true` if it applied, `false` if the execution was no longer the
+    /// sender's (cancelled, or taken over after its lease ran out).
+    pub async fn confirmed(self) -> StoreResult<bool> {
+        match self.0 {
+            Pending::Done(applied) => applied,
+            Pending::Queued(answer) => answer.await.map_err(|_| journal_gone())?,
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ExecutionFilter {
     pub flow_instance_id: Option<FlowInstanceId>,
@@ -495,14 +515,29 @@ impl Store {
         owner: &str,
         commit: &StepCommit<'_>,
     ) -> StoreResult<bool> {
-        let step = commit.step;
+        self.send_step_commit(id, owner, commit)
+            .await?
+            .confirmed()
+            .await
+    }
+
+    /// [`Store::commit_step`] in two halves: on SQLite this returns as soon as the write is
+    /// queued, so the caller can go on while it is written and read the outcome later. Writes
+    /// queued by one caller are applied in the order they were sent. On PostgreSQL the write is
+    /// done before this returns.
+    pub async fn send_step_commit(
+        &self,
+        id: ExecutionId,
+        owner: &str,
+        commit: &StepCommit<'_>,
+    ) -> StoreResult<PendingCommit> {
         if let Some(journal) = &self.journal {
             let (reply, answer) = oneshot::channel();
             journal.send(JournalWrite::CommitStep {
                 commit: StepCommitRow {
                     id,
                     owner: owner.to_owned(),
-                    step: step_row(step),
+                    step: step_row(commit.step),
                     state: json_text(commit.state),
                     ending: commit.ending.map(|(status, error)| {
                         (status.as_str().to_owned(), error.map(str::to_owned))
@@ -510,8 +545,19 @@ impl Store {
                 },
                 reply,
             })?;
-            return answer.await.map_err(|_| journal_gone())?;
+            return Ok(PendingCommit(Pending::Queued(answer)));
         }
+        let applied = self.commit_step_now(id, owner, commit).await;
+        Ok(PendingCommit(Pending::Done(applied)))
+    }
+
+    async fn commit_step_now(
+        &self,
+        id: ExecutionId,
+        owner: &str,
+        commit: &StepCommit<'_>,
+    ) -> StoreResult<bool> {
+        let step = commit.step;
         let mut tx = self.writer.begin().await?;
         let done = match commit.ending {
             None => {

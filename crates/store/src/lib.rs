@@ -16,7 +16,9 @@ mod tenancy;
 
 pub use database::{Dialect, Store, StoreOptions};
 pub use error::StoreError;
-pub use executions::{CancelOutcome, ExecutionFilter, NewExecution, NewStepExecution, StepCommit};
+pub use executions::{
+    CancelOutcome, ExecutionFilter, NewExecution, NewStepExecution, PendingCommit, StepCommit,
+};
 pub use flows::{FlowInstanceChanges, FlowInstanceFilter, NewFlowInstance};
 pub use instances::{GrantUpdate, InstanceFilter, InstanceUpdate, NewInstance};
 pub use oauth_authorizations::{NewOAuthAuthorization, OAuthAuthorization};
