@@ -515,40 +515,50 @@ impl Store {
         owner: &str,
         commit: &StepCommit<'_>,
     ) -> StoreResult<bool> {
-        self.send_step_commit(id, owner, commit)
+        self.send_step_commits(id, owner, std::slice::from_ref(commit))
             .await?
             .confirmed()
             .await
     }
 
-    /// [`Store::commit_step`] in two halves: on SQLite this returns as soon as the write is
-    /// queued, so the caller can go on while it is written and read the outcome later. Writes
-    /// queued by one caller are applied in the order they were sent. On PostgreSQL the write is
-    /// done before this returns.
-    pub async fn send_step_commit(
+    /// [`Store::commit_step`] for consecutive steps of one execution, in order, and in two
+    /// halves: on SQLite this returns as soon as the write is queued (all of them in one
+    /// transaction), so the caller can go on while it is written and read the outcome later.
+    /// Writes queued by one caller are applied in the order they were sent. On PostgreSQL the
+    /// writes are done before this returns. The outcome is `true` if every step committed; the
+    /// first refused one stops the rest.
+    pub async fn send_step_commits(
         &self,
         id: ExecutionId,
         owner: &str,
-        commit: &StepCommit<'_>,
+        commits: &[StepCommit<'_>],
     ) -> StoreResult<PendingCommit> {
         if let Some(journal) = &self.journal {
             let (reply, answer) = oneshot::channel();
-            journal.send(JournalWrite::CommitStep {
-                commit: StepCommitRow {
-                    id,
-                    owner: owner.to_owned(),
-                    step: step_row(commit.step),
-                    state: json_text(commit.state),
-                    ending: commit.ending.map(|(status, error)| {
-                        (status.as_str().to_owned(), error.map(str::to_owned))
-                    }),
-                },
+            journal.send(JournalWrite::CommitSteps {
+                commits: commits
+                    .iter()
+                    .map(|commit| StepCommitRow {
+                        id,
+                        owner: owner.to_owned(),
+                        step: step_row(commit.step),
+                        state: json_text(commit.state),
+                        ending: commit.ending.map(|(status, error)| {
+                            (status.as_str().to_owned(), error.map(str::to_owned))
+                        }),
+                    })
+                    .collect(),
                 reply,
             })?;
             return Ok(PendingCommit(Pending::Queued(answer)));
         }
-        let applied = self.commit_step_now(id, owner, commit).await;
-        Ok(PendingCommit(Pending::Done(applied)))
+        for commit in commits {
+            match self.commit_step_now(id, owner, commit).await {
+                Ok(true) => {}
+                refused_or_failed => return Ok(PendingCommit(Pending::Done(refused_or_failed))),
+            }
+        }
+        Ok(PendingCommit(Pending::Done(Ok(true))))
     }
 
     async fn commit_step_now(

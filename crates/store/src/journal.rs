@@ -5,12 +5,17 @@
 //! transaction committed, so "committed before the next step starts" holds; under load many steps
 //! share one commit instead of queueing for one each. (sqlx's SQLite driver would cost two thread
 //! hand-offs per statement on this path.)
+//!
+//! Checkpoints (copying the write-ahead log back into the database file, with an fsync) run on
+//! a thread of their own instead of inside whichever commit crossed SQLite's threshold, so no
+//! step waits for one.
 
 use crate::{StoreError, StoreResult};
 use ferry_model::ExecutionId;
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::mpsc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// A write as it travels to the journal thread: owned, JSON already serialized.
@@ -19,8 +24,8 @@ pub(crate) enum JournalWrite {
         execution: ExecutionRow,
         reply: oneshot::Sender<StoreResult<ExecutionId>>,
     },
-    CommitStep {
-        commit: StepCommitRow,
+    CommitSteps {
+        commits: Vec<StepCommitRow>,
         reply: oneshot::Sender<StoreResult<bool>>,
     },
     Finish {
@@ -96,13 +101,23 @@ impl Journal {
         let connection = Connection::open(path).map_err(sqlite_error)?;
         connection
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                 PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
             )
             .map_err(sqlite_error)?;
+        let checkpoints = Connection::open(path).map_err(sqlite_error)?;
+        checkpoints
+            .execute_batch("PRAGMA busy_timeout = 10000;")
+            .map_err(sqlite_error)?;
+        let (checkpoint_due, checkpoint_requests) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("ferry-checkpoint".into())
+            .spawn(move || run_checkpoints(&checkpoints, &checkpoint_requests))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the checkpoint thread: {e}")))?;
         let (sender, receiver) = mpsc::channel();
         std::thread::Builder::new()
             .name("ferry-journal".into())
-            .spawn(move || run(connection, receiver))
+            .spawn(move || run(connection, receiver, checkpoint_due))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the journal thread: {e}")))?;
         Ok(Journal { sender })
     }
@@ -114,7 +129,18 @@ impl Journal {
     }
 }
 
-fn run(mut connection: Connection, receiver: mpsc::Receiver<JournalWrite>) {
+/// Writes between checkpoint requests: a few thousand log pages, about what SQLite's own
+/// threshold (1,000 pages) would let accumulate.
+const WRITES_PER_CHECKPOINT: usize = 500;
+/// An idle log is checkpointed this often anyway, so a burst does not leave it large.
+const IDLE_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+fn run(
+    mut connection: Connection,
+    receiver: mpsc::Receiver<JournalWrite>,
+    checkpoint_due: mpsc::SyncSender<()>,
+) {
+    let mut writes_since_checkpoint = 0;
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -123,7 +149,26 @@ fn run(mut connection: Connection, receiver: mpsc::Receiver<JournalWrite>) {
                 Err(_) => break,
             }
         }
+        writes_since_checkpoint += batch.len();
         commit_batch(&mut connection, batch);
+        if writes_since_checkpoint >= WRITES_PER_CHECKPOINT {
+            // Full means one is already requested; that one will cover these writes too.
+            let _ = checkpoint_due.try_send(());
+            writes_since_checkpoint = 0;
+        }
+    }
+}
+
+/// Passive checkpoints never block the journal's commits; they copy what no reader still needs.
+fn run_checkpoints(connection: &Connection, requests: &mpsc::Receiver<()>) {
+    loop {
+        match requests.recv_timeout(IDLE_CHECKPOINT_EVERY) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "checkpointing the SQLite log failed; the next attempt retries");
+        }
     }
 }
 
@@ -143,8 +188,8 @@ fn commit_batch(connection: &mut Connection, batch: Vec<JournalWrite>) {
                 JournalWrite::InsertExecution { execution, .. } => {
                     Outcome::Id(insert_execution(&savepoint, execution).map_err(sqlite_error))
                 }
-                JournalWrite::CommitStep { commit, .. } => {
-                    Outcome::Applied(commit_step(&savepoint, commit).map_err(sqlite_error))
+                JournalWrite::CommitSteps { commits, .. } => {
+                    Outcome::Applied(commit_steps(&savepoint, commits).map_err(sqlite_error))
                 }
                 JournalWrite::Finish { finish: row, .. } => {
                     Outcome::Applied(finish(&savepoint, row).map_err(sqlite_error))
@@ -186,12 +231,12 @@ fn commit_batch(connection: &mut Connection, batch: Vec<JournalWrite>) {
                 let _ = reply.send(Err(failure()));
             }
             (
-                JournalWrite::CommitStep { reply, .. } | JournalWrite::Finish { reply, .. },
+                JournalWrite::CommitSteps { reply, .. } | JournalWrite::Finish { reply, .. },
                 Some(Outcome::Applied(result)),
             ) if committed.is_ok() => {
                 let _ = reply.send(result);
             }
-            (JournalWrite::CommitStep { reply, .. } | JournalWrite::Finish { reply, .. }, _) => {
+            (JournalWrite::CommitSteps { reply, .. } | JournalWrite::Finish { reply, .. }, _) => {
                 let _ = reply.send(Err(failure()));
             }
         }
@@ -264,6 +309,16 @@ fn insert_execution(connection: &Connection, row: &ExecutionRow) -> rusqlite::Re
         },
     )?;
     Ok(ExecutionId(id))
+}
+
+/// Applies the steps in order; the first refused one stops the rest.
+fn commit_steps(connection: &Connection, commits: &[StepCommitRow]) -> rusqlite::Result<bool> {
+    for commit in commits {
+        if !commit_step(connection, commit)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn commit_step(connection: &Connection, commit: &StepCommitRow) -> rusqlite::Result<bool> {

@@ -377,6 +377,93 @@ async fn claims_respect_run_after_and_concurrent_claimers_never_share() {
 }
 
 #[tokio::test]
+async fn several_steps_commit_in_order_and_a_cancelled_execution_takes_none() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "m").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "m").await;
+        let trigger = json!({});
+        let execution = b
+            .store
+            .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+            .await
+            .unwrap();
+        b.store.claim_executions("w", 100, 1_000, 1).await.unwrap();
+        let (first, second) = (json!({"n": 1}), json!({"n": 2}));
+        let (state_1, state_2) = (json!({"after": 1}), json!({"after": 2}));
+        let rows = [step(1, &first, &[]), step(2, &second, &[])];
+        let pending = b
+            .store
+            .send_step_commits(
+                execution.id,
+                "w",
+                &[
+                    StepCommit {
+                        step: &rows[0],
+                        state: &state_1,
+                        ending: None,
+                    },
+                    StepCommit {
+                        step: &rows[1],
+                        state: &state_2,
+                        ending: None,
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(pending.confirmed().await.unwrap(), "{}", b.name);
+        let steps = b.store.list_step_executions(execution.id).await.unwrap();
+        let outputs: Vec<_> = steps.iter().map(|s| (s.seq, s.output.clone())).collect();
+        assert_eq!(
+            outputs,
+            vec![
+                (0, trigger.clone()),
+                (1, first.clone()),
+                (2, second.clone())
+            ]
+        );
+        let stored = b
+            .store
+            .get_execution_by_id(execution.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.state, state_2, "the state after the last step");
+
+        b.store
+            .cancel_execution(t.organization.id, execution.id, 150)
+            .await
+            .unwrap();
+        let third = json!({"n": 3});
+        let late = [step(3, &third, &[])];
+        let refused = b
+            .store
+            .send_step_commits(
+                execution.id,
+                "w",
+                &[StepCommit {
+                    step: &late[0],
+                    state: &json!({}),
+                    ending: None,
+                }],
+            )
+            .await
+            .unwrap();
+        assert!(!refused.confirmed().await.unwrap(), "{}", b.name);
+        assert_eq!(
+            b.store
+                .list_step_executions(execution.id)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
 async fn cancelling_stops_queued_and_running_executions_once() {
     let backends = backends().await;
     for b in &backends {
@@ -577,4 +664,39 @@ async fn a_schedule_tick_fires_once_and_event_cursors_move_with_their_executions
         );
     }
     finish(backends).await;
+}
+
+/// SQLite only: the journal leaves checkpoints to a thread of their own, so they must still
+/// happen — the database file takes in what the write-ahead log holds without anyone asking.
+#[tokio::test]
+async fn the_sqlite_log_is_checkpointed_into_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferry.db");
+    let store = Store::connect(
+        &format!("sqlite://{}", path.display()),
+        &ferry_store::MasterKey::generate(),
+        ferry_store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let t = tenant(&store, "wal").await;
+    let (flow, instance) = flow_instance(&store, &t, "wal").await;
+    let size_before = std::fs::metadata(&path).unwrap().len();
+    let trigger = json!({"body": "x".repeat(2_000)});
+    for _ in 0..600 {
+        store
+            .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+            .await
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&path).unwrap().len() < size_before + 600 * 2_000 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the database file stayed at {} bytes",
+            std::fs::metadata(&path).unwrap().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    store.close().await;
 }
