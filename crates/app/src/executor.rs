@@ -1,9 +1,11 @@
-//! Running one execution: the engine's steps, each committed with the state after it before the
-//! next starts, until the flow ends, the execution is cancelled or this process loses its claim.
+//! Running one execution: the engine's steps, each committed with the state after it (see
+//! [`crate::step_commits`] for when), until the flow ends, the execution is cancelled or this
+//! process loses its claim.
 //! The side effects of steps ([`FlowEffects`]) are JavaScript in the sandbox, hub calls through
 //! the instance's connector, ferry's own API, HTTP, sub-flows and retries.
 
 use crate::flow_instances::instance_id_of;
+use crate::step_commits::StepCommits;
 use crate::tenancy::Principal;
 use crate::{App, AppError};
 use base64::Engine as _;
@@ -15,7 +17,7 @@ use ferry_engine::{
 use ferry_model::connector::HttpMethod;
 use ferry_model::execution::{Execution, ExecutionStatus, StepStatus};
 use ferry_model::{ExecutionId, FlowId};
-use ferry_store::{NewExecution, NewStepExecution, PendingCommit, StepCommit};
+use ferry_store::NewExecution;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -549,10 +551,7 @@ impl App {
             config: &config,
         };
         let key = format!("x{}", execution.id.0);
-        // The commit of a step that may harmlessly run again is not waited for before the next
-        // step starts; it is confirmed before the next commit (the journal applies them in
-        // order). A crash in between only makes that step run again.
-        let mut unconfirmed: Option<PendingCommit> = None;
+        let mut commits = StepCommits::new(store, execution.id, owner);
         loop {
             let context = StepContext {
                 trigger: &execution.trigger,
@@ -560,65 +559,63 @@ impl App {
                 info: &info,
                 config: &config,
             };
-            let step = self
+            let next = self
                 .inner
                 .flows
                 .engine
-                .step(&plan, &mut state, &context, &effects, &key)
-                .await;
-            if let Some(pending) = unconfirmed.take()
-                && !pending.confirmed().await?
-            {
+                .step(&plan, &mut state, &context, &effects, &key);
+            let step = match commits.hold_until() {
+                None => next.await,
+                Some(deadline) => {
+                    tokio::pin!(next);
+                    tokio::select! {
+                        biased;
+                        step = &mut next => step,
+                        () = tokio::time::sleep_until(deadline.into()) => {
+                            commits.send_held().await?;
+                            next.await
+                        }
+                    }
+                }
+            };
+            if !commits.confirm().await? {
                 return self.stopped(execution, last_output).await;
             }
             match step {
                 Step::Ran(record) => {
                     // The last step and the execution's end are committed together.
                     let ending = state.finished();
-                    let step = NewStepExecution {
-                        seq: record.seq,
-                        step_name: &record.name,
-                        step_kind: record.kind,
-                        status: record.status,
-                        input: &record.input,
-                        output: &record.output,
-                        console: &record.console,
-                        error: record.error.as_deref(),
-                        attempts: record.attempts,
-                        duration_us: record.duration.as_micros() as i64,
-                        now_ms: self.now_ms(),
-                    };
-                    let pending = store
-                        .send_step_commit(
-                            execution.id,
-                            owner,
-                            &StepCommit {
-                                step: &step,
-                                state: &state.to_json(),
-                                ending: ending.as_ref().map(|f| (f.status, f.error.as_deref())),
-                            },
-                        )
-                        .await?;
-                    if record.runs_again_harmlessly && ending.is_none() {
-                        unconfirmed = Some(pending);
-                    } else if !pending.confirmed().await? {
-                        return self.stopped(execution, last_output).await;
-                    }
                     if record.status == StepStatus::Failed {
                         tracing::debug!(execution_id = %execution.id, step = %record.name, "step failed");
                     }
                     last_output = record.output.clone();
-                    if let Some(finished) = ending {
-                        return Ok(ExecutionOutcome {
-                            execution_id: execution.id,
-                            status: finished.status,
-                            error: finished.error,
-                            last_output,
-                        });
+                    let name = record.name.clone();
+                    let output = ending.is_none().then(|| record.output.clone());
+                    let ours = commits
+                        .record(record, state.to_json(), ending.as_ref(), self.now_ms())
+                        .await?;
+                    if !ours {
+                        return self.stopped(execution, last_output).await;
                     }
-                    steps.insert(record.name, record.output);
+                    match (ending, output) {
+                        (Some(finished), _) => {
+                            return Ok(ExecutionOutcome {
+                                execution_id: execution.id,
+                                status: finished.status,
+                                error: finished.error,
+                                last_output,
+                            });
+                        }
+                        (None, Some(output)) => {
+                            steps.insert(name, output);
+                        }
+                        (None, None) => {}
+                    }
                 }
                 Step::Finished(finished) => {
+                    if !commits.flush().await? {
+                        return self.stopped(execution, last_output).await;
+                    }
                     store
                         .finish_execution(
                             execution.id,

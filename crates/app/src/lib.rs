@@ -22,6 +22,7 @@ mod oauth_flows;
 mod refresh;
 mod secrets;
 mod services;
+mod step_commits;
 mod tenancy;
 mod triggers;
 

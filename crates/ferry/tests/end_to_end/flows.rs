@@ -335,6 +335,41 @@ async fn an_asynchronous_webhook_is_queued_and_a_failing_call_fails_its_step() {
 }
 
 #[tokio::test]
+async fn a_finished_script_step_shows_in_the_history_while_the_next_step_runs() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let stub = stub().await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Script, then slow",
+            "triggers": [{"type": "manual", "onSuccess": ["prepare"]}],
+            "steps": [
+                {"name": "prepare", "type": "script", "properties": {"body": "done({ready: true});"}, "onSuccess": ["wait"]},
+                {"name": "wait", "type": "httpRequest", "properties": {"method": "GET", "url": format!("{stub}/slow")}}
+            ]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let running = sandbox
+        .api(
+            Method::GET,
+            &format!("/formulas/instances/executions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(running.body["status"], "pending", "{}", running.text);
+    assert_eq!(
+        step(&running.body, "prepare")["output"],
+        json!({"ready": true})
+    );
+    let finished = sandbox.finished_execution(id).await;
+    assert_eq!(finished["status"], "success");
+}
+
+#[tokio::test]
 async fn a_running_execution_can_be_cancelled_once() {
     let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
     let stub = stub().await;
