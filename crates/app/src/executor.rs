@@ -559,6 +559,12 @@ impl App {
                 info: &info,
                 config: &config,
             };
+            // A step with an effect outside ferry starts only once every step before it is
+            // durable: otherwise a crash could rerun a held script with another result (a
+            // clock, a random id) and repeat the effect on different input.
+            if !state.next_runs_again_harmlessly(&plan) && !commits.flush().await? {
+                return self.stopped(execution, last_output).await;
+            }
             let next = self
                 .inner
                 .flows

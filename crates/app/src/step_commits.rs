@@ -2,9 +2,9 @@
 //! write. A step that may harmlessly run again (script, filter, loop bookkeeping) is held back
 //! and written in one transaction with the step after it, or on its own once it has waited
 //! [`HOLD`] (so a slow next step does not hide it from the history). Any other step is written,
-//! together with what is held, and confirmed before the execution goes on. A crash can therefore
-//! only lose steps that run again harmlessly on recovery; every step with an effect outside
-//! ferry is durable before the next starts.
+//! together with what is held, and confirmed before the execution goes on; and the executor
+//! flushes what is held before such a step starts. A crash can therefore only lose steps that run
+//! again harmlessly on recovery, and never between them and an effect that used their results.
 
 use crate::AppError;
 use ferry_engine::{Finished, StepRecord};

@@ -5,6 +5,7 @@
 use crate::plan::{FlowPlan, MAX_RETRY_ATTEMPTS, StepKind};
 use crate::request::{
     CallError, HttpCall, HttpExchange, RequestTarget, RetryPolicy, exchange_record,
+    recorded_properties,
 };
 use crate::template::resolve;
 use ferry_model::execution::{ExecutionStatus, StepStatus};
@@ -92,6 +93,17 @@ impl ExecutionState {
             },
             error: self.error.clone(),
         })
+    }
+
+    /// Whether the step that runs next (if any) may harmlessly run again after a crash; `true`
+    /// when the execution is about to end.
+    pub fn next_runs_again_harmlessly(&self, plan: &FlowPlan) -> bool {
+        match self.stack.last() {
+            None => true,
+            Some(name) => plan
+                .step(name)
+                .is_none_or(|(_, kind)| kind.runs_again_harmlessly()),
+        }
     }
 
     fn push_next(&mut self, next: &[String]) {
@@ -295,7 +307,7 @@ impl Engine {
             StepKind::ElementRequest | StepKind::Request | StepKind::HttpRequest => {
                 let properties = resolve(&Value::Object(def.properties.clone()), context);
                 let outcome = run_request(kind, &properties, def, effects, idempotency_key).await;
-                (properties, outcome)
+                (recorded_properties(properties), outcome)
             }
             StepKind::Formula => {
                 let properties = resolve(&Value::Object(def.properties.clone()), context);

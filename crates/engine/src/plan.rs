@@ -38,7 +38,8 @@ impl StepKind {
     /// Whether running the step again changes nothing outside ferry: scripts and filters (which
     /// only compute; their email notifications are recorded, not sent) and loop bookkeeping.
     /// After a crash such a step may simply run again, so its record need not be durable before
-    /// the next step starts.
+    /// the next step starts — as long as that next step runs again harmlessly too: a step with
+    /// an effect must never start on inputs that a crash could change.
     pub fn runs_again_harmlessly(&self) -> bool {
         matches!(
             self,

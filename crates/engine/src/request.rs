@@ -187,6 +187,51 @@ impl RetryPolicy {
     }
 }
 
+/// What execution records show instead of a credential.
+pub(crate) const REDACTED: &str = "********";
+
+/// Whether a header carries a credential, by its name: such values never reach an execution
+/// record (the flow still sends them).
+fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || [
+        "secret",
+        "token",
+        "password",
+        "api-key",
+        "apikey",
+        "signature",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+/// `headers` with every credential replaced by [`REDACTED`].
+pub(crate) fn redacted_headers(headers: &Map<String, Value>) -> Map<String, Value> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let shown = if is_credential_header(name) {
+                Value::String(REDACTED.to_owned())
+            } else {
+                value.clone()
+            };
+            (name.clone(), shown)
+        })
+        .collect()
+}
+
+/// A request step's resolved properties as its record shows them: credential headers redacted.
+pub(crate) fn recorded_properties(mut properties: Value) -> Value {
+    if let Some(Value::Object(headers)) = properties.get_mut("headers") {
+        *headers = redacted_headers(headers);
+    }
+    properties
+}
+
 /// The recorded shape of a request step: `{request: {…, retry-attempt}, response: {code, headers, body}}`.
 pub(crate) fn exchange_record(
     call: &HttpCall,
@@ -202,7 +247,10 @@ pub(crate) fn exchange_record(
     };
     request.insert(where_key.into(), Value::String(call.path.clone()));
     request.insert("query".into(), Value::Object(call.query.clone()));
-    request.insert("headers".into(), Value::Object(call.headers.clone()));
+    request.insert(
+        "headers".into(),
+        Value::Object(redacted_headers(&call.headers)),
+    );
     if let Some(body) = &call.body {
         request.insert("body".into(), body.clone());
     }
@@ -212,7 +260,7 @@ pub(crate) fn exchange_record(
     request.insert("retry-attempt".into(), Value::from(retries));
     let response = match exchange {
         Some(exchange) => {
-            json!({"code": exchange.status, "headers": exchange.headers, "body": exchange.body})
+            json!({"code": exchange.status, "headers": redacted_headers(&exchange.headers), "body": exchange.body})
         }
         None => Value::Null,
     };
@@ -263,5 +311,25 @@ mod tests {
         let policy = RetryPolicy::from_properties(props.as_object().unwrap(), 5).unwrap();
         assert_eq!(policy.attempts, 3);
         assert!(policy.retries(503) && !policy.retries(404) && policy.retries(0));
+    }
+
+    #[test]
+    fn credential_headers_are_redacted_in_records_and_others_kept() {
+        let headers = json!({
+            "Authorization": "Bearer abc",
+            "X-Api-Key": "k",
+            "X-Webhook-Signature": "s",
+            "Content-Type": "application/json",
+            "Accept": "*/*"
+        });
+        let shown = redacted_headers(headers.as_object().unwrap());
+        assert_eq!(shown["Authorization"], REDACTED);
+        assert_eq!(shown["X-Api-Key"], REDACTED);
+        assert_eq!(shown["X-Webhook-Signature"], REDACTED);
+        assert_eq!(shown["Content-Type"], "application/json");
+        assert_eq!(shown["Accept"], "*/*");
+        let properties = recorded_properties(json!({"url": "http://x", "headers": headers}));
+        assert_eq!(properties["headers"]["Authorization"], REDACTED);
+        assert_eq!(properties["url"], "http://x");
     }
 }

@@ -370,6 +370,53 @@ async fn a_finished_script_step_shows_in_the_history_while_the_next_step_runs() 
 }
 
 #[tokio::test]
+async fn a_step_with_an_effect_starts_only_after_the_steps_before_it_are_in_the_history() {
+    // Story: finished scripts were held back and written together with the next step, so an
+    // httpRequest could go out while the script that built its input was not yet durable; a
+    // crash then would rerun the script and repeat the request on other input. The request
+    // here asks ferry itself which steps are recorded at the moment it arrives.
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Script, then look",
+            "triggers": [{"type": "manual", "onSuccess": ["prepare"]}],
+            "steps": [
+                {"name": "prepare", "type": "script", "properties": {"body": "done({at: Date.now()});"}, "onSuccess": ["look"]},
+                {"name": "look", "type": "httpRequest", "properties": {
+                    "method": "GET",
+                    "url": format!("{}/elements/api-v2/formulas/instances/executions/${{info.formulaExecutionId}}/steps", sandbox.ferry()),
+                    "headers": {"Authorization": sandbox.auth()}
+                }}
+            ]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    let finished = sandbox.finished_execution(id).await;
+    assert_eq!(finished["status"], "success", "{finished}");
+    let seen = &step(&finished, "look")["output"];
+    let recorded: Vec<&str> = seen["response"]["body"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the steps, as ferry listed them: {seen}"))
+        .iter()
+        .filter_map(|s| s["stepName"].as_str())
+        .collect();
+    assert!(
+        recorded.contains(&"prepare"),
+        "recorded when the request went out: {recorded:?}"
+    );
+    // The step sent the secrets; its record shows neither them nor ferry's echo of them.
+    let user_secret = sandbox.config["user_secret"].as_str().unwrap();
+    assert!(!finished.to_string().contains(user_secret), "{finished}");
+    assert_eq!(
+        step(&finished, "look")["output"]["request"]["headers"]["Authorization"],
+        "********"
+    );
+}
+
+#[tokio::test]
 async fn a_running_execution_can_be_cancelled_once() {
     let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
     let stub = stub().await;
