@@ -73,6 +73,7 @@ pub enum ExecutionCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Stop a queued or running execution: no further step of it starts.
     Cancel {
         execution: i64,
         #[command(flatten)]
@@ -138,7 +139,8 @@ pub async fn run_flows(command: FlowCommand) -> Result<(), CliError> {
                     let trigger = flow["triggers"][0]["type"].as_str().unwrap_or("no trigger");
                     println!(
                         "{:>6}  {:<10}  {}",
-                        flow["id"],
+                        // `Value`'s Display ignores widths; a number's text takes them.
+                        flow["id"].to_string(),
                         trigger,
                         flow["name"].as_str().unwrap_or_default()
                     );
@@ -231,7 +233,7 @@ pub async fn run_flows(command: FlowCommand) -> Result<(), CliError> {
 fn describe_step(step: &Value) -> String {
     let mut line = format!(
         "  {:>3} {:<24} {:<14} {:<8} {:>8.2} ms",
-        step["seq"],
+        step["seq"].to_string(),
         step["stepName"].as_str().unwrap_or_default(),
         step["stepType"].as_str().unwrap_or_default(),
         step["status"].as_str().unwrap_or_default(),
@@ -318,7 +320,7 @@ pub async fn run_executions(command: ExecutionCommand) -> Result<(), CliError> {
                 for execution in list.as_array().into_iter().flatten() {
                     println!(
                         "{:>8}  {:<10} {:<10} {}",
-                        execution["id"],
+                        execution["id"].to_string(),
                         execution["status"].as_str().unwrap_or_default(),
                         execution["triggerType"].as_str().unwrap_or_default(),
                         execution["createdDate"].as_str().unwrap_or_default()
