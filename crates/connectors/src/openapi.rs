@@ -264,6 +264,12 @@ fn parameter(def: &ParameterDef) -> Value {
     Value::Object(parameter)
 }
 
+/// An optional query parameter sent empty counts as absent (Cloud Elements clients send
+/// `nextPage=`), so its schema lets the empty value through.
+fn empty_means_absent(def: &ParameterDef) -> bool {
+    def.location == ParameterLocation::Query && !def.required
+}
+
 /// The JSON Schema of a parameter's value: what the runtime checks, and nothing it does not.
 fn parameter_schema(def: &ParameterDef) -> Value {
     let mut schema = Map::new();
@@ -302,15 +308,43 @@ fn parameter_schema(def: &ParameterDef) -> Value {
         };
         schema.insert("default".into(), default);
     }
+    if matches!(def.kind, ParameterKind::Integer | ParameterKind::Boolean) && empty_means_absent(def)
+    {
+        return or_empty(schema);
+    }
     Value::Object(schema)
 }
 
+/// `schema`, or the empty value.
+fn or_empty(mut schema: Map<String, Value>) -> Value {
+    let default = schema.remove("default");
+    let mut either = Map::new();
+    either.insert(
+        "anyOf".into(),
+        json!([Value::Object(schema), {"type": "string", "maxLength": 0}]),
+    );
+    if let Some(default) = default {
+        either.insert("default".into(), default);
+    }
+    Value::Object(either)
+}
+
 fn add_string_checks(def: &ParameterDef, schema: &mut Map<String, Value>) {
+    let empty_allowed = empty_means_absent(def);
     if !def.values.is_empty() {
-        schema.insert("enum".into(), json!(def.values));
+        let mut values = def.values.clone();
+        if empty_allowed {
+            values.push(String::new());
+        }
+        schema.insert("enum".into(), json!(values));
     }
     if let Some(pattern) = &def.pattern {
-        schema.insert("pattern".into(), json!(whole_value_pattern(pattern)));
+        let anchored = if empty_allowed {
+            format!("^(?:{pattern})?$")
+        } else {
+            whole_value_pattern(pattern)
+        };
+        schema.insert("pattern".into(), json!(anchored));
     }
 }
 
@@ -574,14 +608,16 @@ mod tests {
             json!({"name": "id", "in": "path", "required": true,
                    "schema": {"type": "string", "pattern": "^(?:a|b)$"}})
         );
+        // An optional query value sent empty counts as absent, so the empty value is allowed.
         assert_eq!(
             parameters[1]["schema"],
-            json!({"type": "integer", "minimum": 1, "maximum": 9})
+            json!({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 9},
+                             {"type": "string", "maxLength": 0}]})
         );
         assert!(parameters[1].get("required").is_none());
         assert_eq!(
             parameters[2]["schema"],
-            json!({"type": "array", "items": {"type": "string", "enum": ["x", "y"]}, "default": ["x"]})
+            json!({"type": "array", "items": {"type": "string", "enum": ["x", "y", ""]}, "default": ["x"]})
         );
         assert_eq!(parameters[3]["schema"], json!({"type": "boolean"}));
         assert_eq!(parameters[3]["required"], json!(true));

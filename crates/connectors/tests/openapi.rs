@@ -242,18 +242,13 @@ fn error_responses_carry_the_one_error_body() {
             );
         }
         let responses = &operation["responses"];
-        for always in ["401", "403", "409", "429", "502", "503", "504"] {
+        // The provider's 400 and 404 pass through for any operation (decision 0003).
+        for always in ["400", "401", "403", "404", "409", "429", "502", "503", "504"] {
             assert!(
                 responses[always].is_object(),
                 "{method} {path} lacks {always}"
             );
         }
-        let has_path_parameter = path.contains('{');
-        assert_eq!(
-            responses["404"].is_object(),
-            has_path_parameter || operation["operationId"] == json!("listHistory"),
-            "{method} {path}: 404"
-        );
         assert_eq!(
             responses["415"].is_object(),
             operation["requestBody"].is_object(),

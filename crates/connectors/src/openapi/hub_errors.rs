@@ -101,16 +101,21 @@ pub(super) fn error_statuses(def: &ConnectorDef, resource: &ResourceDef) -> Vec<
             description,
         })
     };
-    if has_body || has_query || !resource.hooks.before.is_empty() {
-        add(
-            "400",
-            "BadRequest",
+    // The provider's 4xx pass through (decision 0003), so every operation can meet its 400:
+    // deleting a system label, reading an attachment of a message that has none.
+    add(
+        "400",
+        "BadRequest",
+        if has_body || has_query || !resource.hooks.before.is_empty() {
             "The request is invalid (`code: invalid_input`; `field` names what is wrong), or the \
              provider refused it as invalid (`code: provider_error`, its words in \
              `providerMessage`)."
-                .into(),
-        );
-    }
+        } else {
+            "The provider refused the request as invalid (`code: provider_error`, its words in \
+             `providerMessage`)."
+        }
+        .into(),
+    );
     let mut unauthenticated = String::from(
         "The Authorization header is missing, unreadable, or names no user, organization or \
          instance of theirs (`code: unauthenticated`)",
@@ -143,6 +148,12 @@ pub(super) fn error_statuses(def: &ConnectorDef, resource: &ResourceDef) -> Vec<
             "404",
             "NotFoundForQuery",
             "The provider has nothing for what the query names (`code: provider_error`).".into(),
+        );
+    } else {
+        add(
+            "404",
+            "ProviderNotFound",
+            "The provider answered that it has no such object (`code: provider_error`).".into(),
         );
     }
     add(
@@ -276,12 +287,12 @@ mod tests {
         };
         assert_eq!(
             of("ping"),
-            ["401", "403", "409", "429", "500", "502", "503", "504"]
+            ["400", "401", "403", "404", "409", "429", "500", "502", "503", "504"]
         );
         assert_eq!(
             of("sendMessage"),
             [
-                "400", "401", "403", "409", "413", "415", "429", "500", "502", "503", "504"
+                "400", "401", "403", "404", "409", "413", "415", "429", "500", "502", "503", "504"
             ]
         );
         assert!(of("listHistory").contains(&"404"), "a history id too old");
