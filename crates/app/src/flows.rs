@@ -10,6 +10,7 @@ use ferry_model::execution::Flow;
 use ferry_model::flow::{FlowDef, FlowVariableDef, StepDef, TriggerDef};
 use ferry_sandbox::ScriptKind;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A step, trigger or variable named in a URL: by id, or by name (key) as a convenience.
@@ -17,19 +18,23 @@ fn matches_ref(id: Option<i64>, name: &str, reference: &str) -> bool {
     id.is_some_and(|id| id.to_string() == reference) || name == reference
 }
 
-/// Gives ids to steps, triggers and variables that have none (Cloud Elements shows them).
+/// Gives ids to steps, triggers and variables that have none (Cloud Elements shows them): one
+/// more than the largest id, or the smallest free one when the largest is `i64::MAX`.
 fn assign_ids(def: &mut FlowDef) {
-    let mut next = def
+    let mut used: BTreeSet<i64> = def
         .steps
         .iter()
         .filter_map(|s| s.id)
         .chain(def.triggers.iter().filter_map(|t| t.id))
         .chain(def.configuration.iter().filter_map(|c| c.id))
-        .max()
-        .unwrap_or(0);
+        .collect();
     let mut take = || {
-        next += 1;
-        Some(next)
+        let largest = used.last().copied().unwrap_or(0);
+        let id = largest
+            .checked_add(1)
+            .or_else(|| (1..).find(|id| !used.contains(id)))?;
+        used.insert(id);
+        Some(id)
     };
     for step in def.steps.iter_mut().filter(|s| s.id.is_none()) {
         step.id = take();
@@ -570,6 +575,19 @@ mod tests {
             "${config.gmail}"
         );
         assert_eq!(def.steps[0].properties["api"], "/x/${config.gmail}");
+    }
+
+    #[test]
+    fn an_id_of_i64_max_does_not_overflow_the_next_one() {
+        // A client sent a step with `"id": 9223372036854775807` beside one without an id; the
+        // next id was the largest plus one, which overflowed and panicked the request (found by
+        // schemathesis).
+        let mut def: FlowDef = serde_json::from_value(json!({
+            "name": "x", "steps": [{"name": "a", "type": "script", "id": i64::MAX}, {"name": "b", "type": "script"}, {"name": "c", "type": "script", "id": 1}]
+        }))
+        .unwrap();
+        assign_ids(&mut def);
+        assert_eq!(def.steps[1].id, Some(2));
     }
 
     #[test]
