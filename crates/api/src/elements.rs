@@ -8,6 +8,8 @@ use axum::extract::{Path, Query, State};
 use ferry_app::OAuthUrlRequest;
 use serde::{Deserialize, Serialize};
 
+#[utoipa::path(get, path = "/elements", tag = "elements",
+    responses((status = 200, description = "Every connector of the catalog", body = Vec<Element>)))]
 pub(crate) async fn list_elements(
     State(state): State<ApiState>,
     _caller: Caller,
@@ -22,6 +24,8 @@ pub(crate) async fn list_elements(
     )
 }
 
+#[utoipa::path(get, path = "/elements/keys", tag = "elements",
+    responses((status = 200, description = "The keys of the catalog's connectors", body = Vec<String>)))]
 pub(crate) async fn list_element_keys(
     State(state): State<ApiState>,
     _caller: Caller,
@@ -47,6 +51,8 @@ fn connector<'a>(
         .ok_or_else(|| ApiError::not_found(format!("no connector {key:?}")))
 }
 
+#[utoipa::path(get, path = "/elements/{key}", tag = "elements", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
+    responses((status = 200, description = "The connector", body = Element)))]
 pub(crate) async fn get_element(
     State(state): State<ApiState>,
     _caller: Caller,
@@ -55,6 +61,8 @@ pub(crate) async fn get_element(
     Ok(Json(Element::of(connector(&state, &key)?)))
 }
 
+#[utoipa::path(get, path = "/elements/{key}/metadata", tag = "elements", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
+    responses((status = 200, description = "What the connector supports", body = ElementMetadata)))]
 pub(crate) async fn get_element_metadata(
     State(state): State<ApiState>,
     _caller: Caller,
@@ -63,17 +71,23 @@ pub(crate) async fn get_element_metadata(
     Ok(Json(ElementMetadata::of(connector(&state, &key)?)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OAuthUrlParams {
+    /// The OAuth client id (Cloud Elements' `apiKey`).
     api_key: Option<String>,
+    /// The OAuth client secret.
     api_secret: Option<String>,
+    /// Where the provider sends the user back with the code.
     callback_url: Option<String>,
+    /// Scopes, space-separated; the connector's defaults when absent.
     scope: Option<String>,
+    /// Passed through to the callback.
     state: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OAuthUrlBody {
     oauth_url: String,
@@ -98,6 +112,8 @@ fn oauth_url(
     Ok(Json(OAuthUrlBody { oauth_url, element }))
 }
 
+#[utoipa::path(get, path = "/elements/{key}/oauth/url", tag = "elements", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id"), OAuthUrlParams),
+    responses((status = 200, description = "The provider's consent URL", body = OAuthUrlBody)))]
 pub(crate) async fn get_element_oauth_url(
     State(state): State<ApiState>,
     _caller: Caller,
@@ -108,6 +124,9 @@ pub(crate) async fn get_element_oauth_url(
     oauth_url(&state, &key, params)
 }
 
+#[utoipa::path(post, path = "/elements/{key}/oauth/url", tag = "elements", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
+    request_body = OAuthUrlParams,
+    responses((status = 200, description = "The provider's consent URL", body = OAuthUrlBody)))]
 pub(crate) async fn create_element_oauth_url(
     State(state): State<ApiState>,
     _caller: Caller,
@@ -115,4 +134,16 @@ pub(crate) async fn create_element_oauth_url(
     JsonBody(params): JsonBody<OAuthUrlParams>,
 ) -> Result<Json<OAuthUrlBody>, ApiError> {
     oauth_url(&state, &key, params)
+}
+
+#[utoipa::path(get, path = "/elements/{key}/docs", tag = "docs",
+    params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
+    responses((status = 200, description = "The OpenAPI 3.1 document of the connector's API", body = Object)))]
+pub(crate) async fn get_element_docs(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let connector = connector(&state, &key)?;
+    Ok(Json(crate::docs::connector_document(&connector.def, None)))
 }

@@ -21,7 +21,7 @@ pub struct ApiError {
 }
 
 /// One problem of a flow definition, where it is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,18 +35,31 @@ pub struct Problem {
     pub column: Option<u32>,
 }
 
-#[derive(Serialize)]
+/// The body of every failure.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody<'a> {
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    /// Names the request in ferry's log (also the `Elements-Request-Id` header).
     request_id: String,
+    /// What went wrong, for a person.
     message: &'a str,
+    /// What went wrong, for a program: `invalid_input`, `not_found`, `unauthenticated`, …
     code: &'a str,
+    /// The provider's own words, when the provider refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     provider_message: Option<&'a str>,
+    /// The field or parameter at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Every problem of an invalid flow.
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    #[schema(required = false)]
     problems: &'a [Problem],
+    /// The execution that failed, when a synchronous webhook's flow did not succeed
+    /// (`flow_failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    execution_id: Option<i64>,
 }
 
 impl ApiError {
@@ -155,8 +168,14 @@ impl From<AppError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The answer of a synchronous webhook whose flow did not succeed: 502 `flow_failed`, with
+    /// the execution's id in the body.
+    pub(crate) fn flow_failed(message: impl Into<String>, execution_id: i64) -> Response {
+        ApiError::new(StatusCode::BAD_GATEWAY, "flow_failed", message).respond(Some(execution_id))
+    }
+
+    fn respond(self, execution_id: Option<i64>) -> Response {
         let body = ErrorBody {
             request_id: request_id::current(),
             message: &self.message,
@@ -168,6 +187,7 @@ impl IntoResponse for ApiError {
                 .as_deref()
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
+            execution_id,
         };
         let mut response = (self.status, Json(&body)).into_response();
         if let Some(seconds) = self.retry_after_secs
@@ -179,5 +199,11 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert("elements-error", value);
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.respond(None)
     }
 }

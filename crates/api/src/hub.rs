@@ -45,6 +45,15 @@ pub(crate) async fn call_hub(
         )
     })?;
     let path = normalized_path(parts.uri.path());
+    if header.user.is_none() && header.organization.is_none() && header.element.is_none() {
+        // No credentials at all: ferry cannot tell a hub call from a mistyped path, and a hub
+        // call's first problem is the missing header.
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "authentication required: hub calls need Authorization: User <user secret>, Organization <organization secret>, Element <instance token>",
+        ));
+    }
     if header.element.is_none() {
         // Without an Element token this is not a hub call, just a path ferry does not have.
         return Err(ApiError::not_found(format!(

@@ -1,6 +1,7 @@
 //! `/instances`: create (code flow, hosted consent, existing refresh token), read, update, delete,
 //! enable/disable, re-authenticate.
 
+use crate::error::ErrorBody;
 use crate::extract::{Caller, JsonBody};
 use crate::wire::{InstanceBody, iso8601};
 use crate::{ApiError, ApiState};
@@ -14,21 +15,52 @@ use ferry_store::InstanceFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use utoipa::PartialSchema;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ElementRef {
+    /// The connector's key, `gmail`.
     key: Option<String>,
+    /// The connector's id, a number or a string of one.
+    #[schema(schema_with = element_id_schema)]
     id: Option<Value>,
+}
+
+fn element_id_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .item(i64::schema())
+        .item(String::schema())
+        .build()
+        .into()
+}
+
+/// The filters of instance lists.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation of what `filter_from` reads from the raw query
+pub(crate) struct InstanceListParams {
+    /// Only instances with every one of these tags (comma-separated).
+    tags: Option<String>,
+    /// Only instances whose name contains this text.
+    #[param(rename = "searchText")]
+    search_text: Option<String>,
 }
 
 /// The instance body of Cloud Elements (`connector` is Axway's name for `element`). Unknown fields
 /// are ignored so that a body read with GET can be sent back with PUT.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct InstanceRequest {
+    /// The connector (`{"key": "gmail"}`); the path names it on `/elements/{key}/instances`.
     element: Option<ElementRef>,
+    /// Axway's name for `element`.
     connector: Option<ElementRef>,
+    /// `{"code": "<authorization code>"}` from the consent redirect.
+    #[schema(value_type = Option<Object>)]
     provider_data: Option<Map<String, Value>>,
+    /// `oauth.api.key`, `oauth.api.secret`, `oauth.callback.url`, `oauth.scope`, and the
+    /// connector's own fields.
+    #[schema(value_type = Option<Object>)]
     configuration: Option<Map<String, Value>>,
     name: Option<String>,
     tags: Option<Vec<String>>,
@@ -125,6 +157,10 @@ fn filter_from(query: Option<&str>) -> InstanceFilter {
     filter
 }
 
+#[utoipa::path(get, path = "/instances", tag = "instances", params(InstanceListParams),
+    responses((status = 200, description = "The caller's instances", body = Vec<InstanceBody>,
+        headers(("Elements-Total-Count" = i64, description = "How many instances matched"),
+                ("Elements-Returned-Count" = i64, description = "How many are in this page")))))]
 pub(crate) async fn list_instances(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -137,6 +173,10 @@ pub(crate) async fn list_instances(
     Ok(counted(&views))
 }
 
+#[utoipa::path(get, path = "/elements/{key}/instances", tag = "instances", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id"), InstanceListParams),
+    responses((status = 200, description = "The caller's instances", body = Vec<InstanceBody>,
+        headers(("Elements-Total-Count" = i64, description = "How many instances matched"),
+                ("Elements-Returned-Count" = i64, description = "How many are in this page")))))]
 pub(crate) async fn list_element_instances(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -154,6 +194,12 @@ pub(crate) async fn list_element_instances(
     Ok(counted(&views))
 }
 
+#[utoipa::path(post, path = "/instances", tag = "instances",
+    request_body(content = InstanceRequest, description = "Cloud Elements' instance body: `providerData.code` from the consent redirect and `configuration` with `oauth.api.key`, `oauth.api.secret`, `oauth.callback.url`"),
+    responses((status = 200, description = "The new instance, with its token", body = InstanceBody),
+        (status = 404, description = "The body names a connector ferry does not have", body = ErrorBody),
+        (status = 409, description = "An instance of that name exists", body = ErrorBody),
+        (status = 502, description = "The provider refused the code or could not be reached", body = ErrorBody)))]
 pub(crate) async fn create_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -166,6 +212,12 @@ pub(crate) async fn create_instance(
     Ok(Json(InstanceBody::of(&view)))
 }
 
+#[utoipa::path(post, path = "/elements/{key}/instances", tag = "instances", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
+    request_body(content = InstanceRequest, description = "Cloud Elements' instance body: `providerData.code` from the consent redirect and `configuration` with `oauth.api.key`, `oauth.api.secret`, `oauth.callback.url`"),
+    responses((status = 200, description = "The new instance, with its token", body = InstanceBody),
+        (status = 404, description = "The body names a connector ferry does not have", body = ErrorBody),
+        (status = 409, description = "An instance of that name exists", body = ErrorBody),
+        (status = 502, description = "The provider refused the code or could not be reached", body = ErrorBody)))]
 pub(crate) async fn create_element_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -179,7 +231,7 @@ pub(crate) async fn create_element_instance(
     Ok(Json(InstanceBody::of(&view)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AuthorizationBody {
     oauth_url: String,
@@ -201,6 +253,11 @@ fn authorization_body(
 }
 
 /// ferry-hosted consent: a pending instance and the URL to open; ferry's callback completes it.
+#[utoipa::path(post, path = "/instances/authorizations", tag = "instances",
+    request_body(content = InstanceRequest, description = "The instance to create once the user consents (no `providerData.code`)"),
+    responses((status = 201, description = "A pending instance and the consent URL to open", body = AuthorizationBody),
+        (status = 404, description = "The body names a connector ferry does not have", body = ErrorBody),
+        (status = 409, description = "An instance of that name exists", body = ErrorBody)))]
 pub(crate) async fn create_instance_authorization(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -213,6 +270,8 @@ pub(crate) async fn create_instance_authorization(
     Ok(authorization_body(authorization))
 }
 
+#[utoipa::path(post, path = "/instances/{id}/authorizations", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    responses((status = 201, description = "The consent URL that re-authenticates the instance", body = AuthorizationBody)))]
 pub(crate) async fn reauthorize_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -225,6 +284,8 @@ pub(crate) async fn reauthorize_instance(
     Ok(authorization_body(authorization))
 }
 
+#[utoipa::path(get, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    responses((status = 200, description = "The instance", body = InstanceBody)))]
 pub(crate) async fn get_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -237,6 +298,10 @@ pub(crate) async fn get_instance(
     Ok(Json(InstanceBody::of(&view)))
 }
 
+#[utoipa::path(patch, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    request_body(content = InstanceRequest, description = "The fields to change; absent fields keep their values"),
+    responses((status = 200, description = "The instance", body = InstanceBody),
+        (status = 409, description = "An instance of that name exists", body = ErrorBody)))]
 pub(crate) async fn update_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -255,6 +320,10 @@ pub(crate) async fn update_instance(
     Ok(Json(InstanceBody::of(&view)))
 }
 
+#[utoipa::path(put, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    request_body(content = InstanceRequest, description = "The instance as GET returned it, changed"),
+    responses((status = 200, description = "The instance", body = InstanceBody),
+        (status = 409, description = "An instance of that name exists", body = ErrorBody)))]
 pub(crate) async fn replace_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -273,6 +342,8 @@ pub(crate) async fn replace_instance(
     Ok(Json(InstanceBody::of(&view)))
 }
 
+#[utoipa::path(delete, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    responses((status = 200, description = "Deleted, with its tokens and flow bindings", body = Object)))]
 pub(crate) async fn delete_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -285,6 +356,8 @@ pub(crate) async fn delete_instance(
     Ok(Json(Value::Object(Map::new())))
 }
 
+#[utoipa::path(put, path = "/instances/{id}/enabled", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    responses((status = 200, description = "The instance, enabled", body = InstanceBody)))]
 pub(crate) async fn enable_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -297,6 +370,8 @@ pub(crate) async fn enable_instance(
     Ok(Json(InstanceBody::of(&view)))
 }
 
+#[utoipa::path(delete, path = "/instances/{id}/enabled", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    responses((status = 200, description = "The instance, disabled: its API answers 403", body = InstanceBody)))]
 pub(crate) async fn disable_instance(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -309,7 +384,7 @@ pub(crate) async fn disable_instance(
     Ok(Json(InstanceBody::of(&view)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ConfigurationItem {
     key: String,
@@ -317,6 +392,8 @@ pub(crate) struct ConfigurationItem {
     property_value: String,
 }
 
+#[utoipa::path(get, path = "/instances/{id}/configuration", tag = "instances", params(("id" = i64, Path, description = "The instance id")),
+    responses((status = 200, description = "The instance's configuration, secrets masked", body = Vec<ConfigurationItem>)))]
 pub(crate) async fn get_instance_configuration(
     State(state): State<ApiState>,
     Caller(principal): Caller,
@@ -341,4 +418,22 @@ pub(crate) async fn get_instance_configuration(
         })
         .collect();
     Ok(Json(items))
+}
+
+#[utoipa::path(get, path = "/instances/{id}/docs", tag = "docs",
+    params(("id" = i64, Path, description = "The instance id")),
+    responses((status = 200, description = "The OpenAPI 3.1 document of the instance's API, hub calls signed with its token", body = Object)))]
+pub(crate) async fn get_instance_docs(
+    State(state): State<ApiState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let view = state
+        .app
+        .get_instance(&principal, instance_id(&id)?)
+        .await?;
+    Ok(Json(crate::docs::connector_document(
+        &view.connector.def,
+        Some((view.instance.id.0, view.instance.name.as_str())),
+    )))
 }

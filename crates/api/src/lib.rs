@@ -6,6 +6,8 @@
 //! and connectors crates for the types it shows; only this crate knows status codes.
 
 mod callback_page;
+pub mod docs;
+mod docs_page;
 mod elements;
 mod error;
 mod extract;
@@ -14,6 +16,7 @@ mod formula_instances;
 mod formulas;
 mod hub;
 mod instances;
+mod openapi;
 mod platform;
 mod request_id;
 mod routes;
@@ -21,7 +24,7 @@ mod wire;
 
 pub use error::ApiError;
 pub use platform::platform_api;
-pub use routes::router;
+pub use routes::{platform_openapi, router};
 
 use ferry_app::App;
 

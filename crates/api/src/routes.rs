@@ -1,16 +1,20 @@
-//! Every route of ferry's HTTP API, in one place. Handlers are named `<verb>_<resource>`.
+//! Every route of ferry's HTTP API, in one place. Handlers are named `<verb>_<resource>`; a
+//! handler's `#[utoipa::path]` attribute gives its path and documentation, and `routes!` here
+//! registers both, so the OpenAPI document and the router cannot disagree.
 
 use crate::{
-    ApiError, ApiState, callback_page, elements, formula_instances, formulas, hub, instances,
-    request_id,
+    ApiError, ApiState, callback_page, docs_page, elements, formula_instances, formulas, hub,
+    instances, openapi, request_id,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{any, get, post, put};
+use axum::routing::{any, get};
 use ferry_app::App;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const EXPOSED_HEADERS: [&str; 7] = [
     "elements-returned-count",
@@ -41,157 +45,133 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Every documented route of `/elements/api-v2` and beside it; [`router`] adds the fallbacks.
+fn documented_routes() -> OpenApiRouter<ApiState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(elements::list_elements))
+        .routes(routes!(elements::list_element_keys))
+        .routes(routes!(elements::get_element))
+        .routes(routes!(elements::get_element_metadata))
+        .routes(routes!(
+            elements::get_element_oauth_url,
+            elements::create_element_oauth_url
+        ))
+        .routes(routes!(elements::get_element_docs))
+        .routes(routes!(
+            instances::list_element_instances,
+            instances::create_element_instance
+        ))
+        .routes(routes!(
+            instances::list_instances,
+            instances::create_instance
+        ))
+        .routes(routes!(instances::create_instance_authorization))
+        .routes(routes!(
+            instances::get_instance,
+            instances::update_instance,
+            instances::replace_instance,
+            instances::delete_instance
+        ))
+        .routes(routes!(
+            instances::enable_instance,
+            instances::disable_instance
+        ))
+        .routes(routes!(instances::reauthorize_instance))
+        .routes(routes!(instances::get_instance_configuration))
+        .routes(routes!(instances::get_instance_docs))
+        .routes(routes!(formulas::list_formulas, formulas::create_formula))
+        .routes(routes!(formula_instances::list_all_formula_instances))
+        .routes(routes!(
+            formula_instances::get_formula_execution,
+            formula_instances::update_formula_execution
+        ))
+        .routes(routes!(formula_instances::list_formula_execution_steps))
+        .routes(routes!(formula_instances::get_formula_execution_values))
+        .routes(routes!(formula_instances::list_formula_execution_errors))
+        .routes(routes!(formula_instances::retry_formula_execution))
+        .routes(routes!(formula_instances::get_formula_step_execution))
+        .routes(routes!(
+            formula_instances::list_formula_step_execution_values
+        ))
+        .routes(routes!(
+            formula_instances::get_formula_instance,
+            formula_instances::replace_formula_instance,
+            formula_instances::delete_formula_instance
+        ))
+        .routes(routes!(
+            formula_instances::activate_formula_instance,
+            formula_instances::deactivate_formula_instance
+        ))
+        .routes(routes!(
+            formula_instances::list_formula_executions,
+            formula_instances::create_formula_execution
+        ))
+        .routes(routes!(
+            formulas::get_formula,
+            formulas::replace_formula,
+            formulas::update_formula,
+            formulas::delete_formula
+        ))
+        .routes(routes!(formulas::export_formula))
+        .routes(routes!(formulas::create_formula_step))
+        .routes(routes!(
+            formulas::replace_formula_step,
+            formulas::delete_formula_step
+        ))
+        .routes(routes!(formulas::create_formula_trigger))
+        .routes(routes!(
+            formulas::get_formula_trigger,
+            formulas::replace_formula_trigger,
+            formulas::delete_formula_trigger
+        ))
+        .routes(routes!(formulas::create_formula_variable))
+        .routes(routes!(
+            formulas::replace_formula_variable,
+            formulas::delete_formula_variable
+        ))
+        .routes(routes!(
+            formula_instances::list_formula_instances,
+            formula_instances::create_formula_instance
+        ))
+        .routes(routes!(
+            formula_instances::get_formula_instance_by_formula,
+            formula_instances::replace_formula_instance_by_formula,
+            formula_instances::delete_formula_instance_by_formula
+        ))
+        .routes(routes!(
+            formula_instances::activate_formula_instance_by_formula,
+            formula_instances::deactivate_formula_instance_by_formula
+        ))
+        .routes(routes!(
+            formula_instances::list_formula_executions_by_formula,
+            formula_instances::create_formula_execution_by_formula
+        ))
+        .layer(DefaultBodyLimit::max(PLATFORM_BODY_LIMIT));
+    OpenApiRouter::with_openapi(openapi::base_document())
+        .nest("/elements/api-v2", api)
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(
+                    formula_instances::create_webhook_call,
+                    formula_instances::create_webhook_call_by_put
+                ))
+                .layer(DefaultBodyLimit::max(PLATFORM_BODY_LIMIT)),
+        )
+}
+
+/// ferry's platform API document, as the router serves it at `/openapi.json`.
+pub fn platform_openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = documented_routes().split_for_parts();
+    openapi::complete(&mut document);
+    document
+}
+
 pub fn router(app: App) -> Router {
     let state = ApiState { app };
-    let api = Router::new()
-        .route("/elements", get(elements::list_elements))
-        .route("/elements/keys", get(elements::list_element_keys))
-        .route("/elements/{key}", get(elements::get_element))
-        .route(
-            "/elements/{key}/metadata",
-            get(elements::get_element_metadata),
-        )
-        .route(
-            "/elements/{key}/oauth/url",
-            get(elements::get_element_oauth_url).post(elements::create_element_oauth_url),
-        )
-        .route(
-            "/elements/{key}/instances",
-            get(instances::list_element_instances).post(instances::create_element_instance),
-        )
-        .route(
-            "/instances",
-            get(instances::list_instances).post(instances::create_instance),
-        )
-        .route(
-            "/instances/authorizations",
-            post(instances::create_instance_authorization),
-        )
-        .route(
-            "/instances/{id}",
-            get(instances::get_instance)
-                .patch(instances::update_instance)
-                .put(instances::replace_instance)
-                .delete(instances::delete_instance),
-        )
-        .route(
-            "/instances/{id}/enabled",
-            axum::routing::put(instances::enable_instance).delete(instances::disable_instance),
-        )
-        .route(
-            "/instances/{id}/authorizations",
-            post(instances::reauthorize_instance),
-        )
-        .route(
-            "/instances/{id}/configuration",
-            get(instances::get_instance_configuration),
-        )
-        .route(
-            "/formulas",
-            get(formulas::list_formulas).post(formulas::create_formula),
-        )
-        .route(
-            "/formulas/instances",
-            get(formula_instances::list_all_formula_instances),
-        )
-        .route(
-            "/formulas/instances/executions/{id}",
-            get(formula_instances::get_formula_execution)
-                .patch(formula_instances::update_formula_execution),
-        )
-        .route(
-            "/formulas/instances/executions/{id}/steps",
-            get(formula_instances::list_formula_execution_steps),
-        )
-        .route(
-            "/formulas/instances/executions/{id}/step-values",
-            get(formula_instances::get_formula_execution_values),
-        )
-        .route(
-            "/formulas/instances/executions/{id}/errors",
-            get(formula_instances::list_formula_execution_errors),
-        )
-        .route(
-            "/formulas/instances/executions/{id}/retries",
-            put(formula_instances::retry_formula_execution),
-        )
-        .route(
-            "/formulas/instances/executions/steps/{id}",
-            get(formula_instances::get_formula_step_execution),
-        )
-        .route(
-            "/formulas/instances/executions/steps/{id}/values",
-            get(formula_instances::list_formula_step_execution_values),
-        )
-        .route(
-            "/formulas/instances/{instance}",
-            get(formula_instances::get_formula_instance)
-                .put(formula_instances::replace_formula_instance)
-                .delete(formula_instances::delete_formula_instance),
-        )
-        .route(
-            "/formulas/instances/{instance}/active",
-            put(formula_instances::activate_formula_instance)
-                .delete(formula_instances::deactivate_formula_instance),
-        )
-        .route(
-            "/formulas/instances/{instance}/executions",
-            get(formula_instances::list_formula_executions)
-                .post(formula_instances::create_formula_execution),
-        )
-        .route(
-            "/formulas/{id}",
-            get(formulas::get_formula)
-                .put(formulas::replace_formula)
-                .patch(formulas::update_formula)
-                .delete(formulas::delete_formula),
-        )
-        .route("/formulas/{id}/export", get(formulas::export_formula))
-        .route("/formulas/{id}/steps", post(formulas::create_formula_step))
-        .route(
-            "/formulas/{id}/steps/{step}",
-            put(formulas::replace_formula_step).delete(formulas::delete_formula_step),
-        )
-        .route(
-            "/formulas/{id}/triggers",
-            post(formulas::create_formula_trigger),
-        )
-        .route(
-            "/formulas/{id}/triggers/{trigger}",
-            get(formulas::get_formula_trigger)
-                .put(formulas::replace_formula_trigger)
-                .delete(formulas::delete_formula_trigger),
-        )
-        .route(
-            "/formulas/{id}/configuration",
-            post(formulas::create_formula_variable),
-        )
-        .route(
-            "/formulas/{id}/configuration/{variable}",
-            put(formulas::replace_formula_variable).delete(formulas::delete_formula_variable),
-        )
-        .route(
-            "/formulas/{id}/instances",
-            get(formula_instances::list_formula_instances)
-                .post(formula_instances::create_formula_instance),
-        )
-        .route(
-            "/formulas/{id}/instances/{instance}",
-            get(formula_instances::get_formula_instance)
-                .put(formula_instances::replace_formula_instance)
-                .delete(formula_instances::delete_formula_instance),
-        )
-        .route(
-            "/formulas/{id}/instances/{instance}/active",
-            put(formula_instances::activate_formula_instance)
-                .delete(formula_instances::deactivate_formula_instance),
-        )
-        .route(
-            "/formulas/{id}/instances/{instance}/executions",
-            get(formula_instances::list_formula_executions)
-                .post(formula_instances::create_formula_execution),
-        )
-        .layer(DefaultBodyLimit::max(PLATFORM_BODY_LIMIT))
+    let (documented, mut document) = documented_routes().split_for_parts();
+    openapi::complete(&mut document);
+    let document = std::sync::Arc::new(document);
+    let hub = Router::new()
         .route(
             "/hubs/{hub}/{*path}",
             any(hub::call_hub).layer(DefaultBodyLimit::max(hub::HUB_BODY_LIMIT)),
@@ -203,16 +183,11 @@ pub fn router(app: App) -> Router {
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers(EXPOSED_HEADERS.map(axum::http::HeaderName::from_static));
-    Router::new()
-        .nest("/elements/api-v2", api)
+    documented
+        .nest("/elements/api-v2", hub)
+        .merge(docs_page::routes(document))
         .route("/health", get(get_health))
         .route("/oauth/callback", get(callback_page::oauth_callback))
-        .route(
-            "/hooks/{id}",
-            axum::routing::post(formula_instances::create_webhook_call)
-                .put(formula_instances::create_webhook_call)
-                .layer(DefaultBodyLimit::max(PLATFORM_BODY_LIMIT)),
-        )
         .fallback(fallback_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(cors)

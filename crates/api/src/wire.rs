@@ -13,13 +13,13 @@ pub(crate) fn iso8601(epoch_ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Authentication {
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ConfigurationField {
     pub key: String,
@@ -37,7 +37,7 @@ pub(crate) struct ConfigurationField {
     pub display_order: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ResourceSummary {
     pub operation_id: String,
@@ -47,7 +47,7 @@ pub(crate) struct ResourceSummary {
     pub description: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Element {
     pub id: i64,
@@ -75,14 +75,14 @@ pub(crate) struct Element {
     pub default_scopes: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Events {
     pub supported: bool,
     pub methods: Vec<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ElementMetadata {
     pub id: i64,
@@ -183,7 +183,7 @@ impl ElementMetadata {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ElementSummary {
     pub id: i64,
@@ -193,7 +193,7 @@ pub(crate) struct ElementSummary {
     pub type_oauth: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UserSummary {
     pub id: i64,
@@ -202,7 +202,7 @@ pub(crate) struct UserSummary {
     pub last_name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct InstanceBody {
     pub id: i64,
@@ -213,6 +213,7 @@ pub(crate) struct InstanceBody {
     pub element: ElementSummary,
     pub element_id: i64,
     pub tags: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
     pub provision_interactions: Vec<serde_json::Value>,
     pub valid: bool,
     pub disabled: bool,

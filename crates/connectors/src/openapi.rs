@@ -308,7 +308,8 @@ fn parameter_schema(def: &ParameterDef) -> Value {
         };
         schema.insert("default".into(), default);
     }
-    if matches!(def.kind, ParameterKind::Integer | ParameterKind::Boolean) && empty_means_absent(def)
+    if matches!(def.kind, ParameterKind::Integer | ParameterKind::Boolean)
+        && empty_means_absent(def)
     {
         return or_empty(schema);
     }

@@ -243,7 +243,9 @@ fn error_responses_carry_the_one_error_body() {
         }
         let responses = &operation["responses"];
         // The provider's 400 and 404 pass through for any operation (decision 0003).
-        for always in ["400", "401", "403", "404", "409", "429", "502", "503", "504"] {
+        for always in [
+            "400", "401", "403", "404", "409", "429", "502", "503", "504",
+        ] {
             assert!(
                 responses[always].is_object(),
                 "{method} {path} lacks {always}"

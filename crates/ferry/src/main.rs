@@ -6,6 +6,7 @@
 
 mod admin;
 mod client;
+mod docs_export;
 mod emulator_cli;
 mod error;
 mod flow_commands;
@@ -51,6 +52,9 @@ enum Command {
     /// Executions of a running ferry: list, show (and follow), cancel, retry.
     #[command(subcommand)]
     Executions(flow_commands::ExecutionCommand),
+    /// OpenAPI documents of the platform and of every connector, for client generators.
+    #[command(subcommand)]
+    Docs(docs_export::DocsCommand),
 }
 
 fn init_logging() {
@@ -88,6 +92,7 @@ fn main() -> std::process::ExitCode {
             Command::Admin(command) => admin::run(command).await,
             Command::Flows(command) => flow_commands::run_flows(command).await,
             Command::Executions(command) => flow_commands::run_executions(command).await,
+            Command::Docs(command) => docs_export::run(command),
         }
     });
     match result {

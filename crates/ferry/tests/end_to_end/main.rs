@@ -5,11 +5,13 @@ mod deployment;
 mod flow_support;
 mod support;
 
+mod api_docs;
 mod bad_input;
 mod cli;
 mod durability;
 mod emulator_cli;
 mod flows;
+mod fuzzing;
 mod gmail_errors;
 mod gmail_operations;
 mod gmail_suite;
