@@ -58,16 +58,25 @@ impl<'a> StepCommits<'a> {
         if self.held.is_empty() {
             return Ok(());
         }
+        self.send(None).await
+    }
+
+    /// Sends every held step in one write, the last with how the execution ended (if it did).
+    async fn send(&mut self, ending: Option<&Finished>) -> Result<(), AppError> {
         let held = std::mem::take(&mut self.held);
         self.held_since = None;
         let rows: Vec<_> = held.iter().map(HeldStep::row).collect();
+        let last = held.len().saturating_sub(1);
         let commits: Vec<_> = held
             .iter()
             .zip(&rows)
-            .map(|(held, row)| StepCommit {
+            .enumerate()
+            .map(|(index, (held, row))| StepCommit {
                 step: row,
                 state: &held.state,
-                ending: None,
+                ending: ending
+                    .filter(|_| index == last)
+                    .map(|f| (f.status, f.error.as_deref())),
             })
             .collect();
         let pending = self
@@ -107,28 +116,8 @@ impl<'a> StepCommits<'a> {
             self.held.push(step);
             return Ok(true);
         }
-        let held = std::mem::take(&mut self.held);
-        self.held_since = None;
-        let rows: Vec<_> = held.iter().chain([&step]).map(HeldStep::row).collect();
-        let mut commits: Vec<_> = held
-            .iter()
-            .zip(&rows)
-            .map(|(held, row)| StepCommit {
-                step: row,
-                state: &held.state,
-                ending: None,
-            })
-            .collect();
-        commits.push(StepCommit {
-            step: &rows[rows.len() - 1],
-            state: &step.state,
-            ending: ending.map(|f| (f.status, f.error.as_deref())),
-        });
-        let pending = self
-            .store
-            .send_step_commits(self.execution, self.owner, &commits)
-            .await?;
-        self.sent.push(pending);
+        self.held.push(step);
+        self.send(ending).await?;
         self.confirm().await
     }
 
