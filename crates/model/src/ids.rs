@@ -51,3 +51,11 @@ numeric_id!(
     /// One step run inside an execution.
     StepExecutionId
 );
+numeric_id!(
+    /// An instance's API published to other applications.
+    ProxyId
+);
+numeric_id!(
+    /// One API key of a proxy.
+    ProxyKeyId
+);

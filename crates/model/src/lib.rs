@@ -10,10 +10,12 @@ pub mod execution;
 pub mod flow;
 mod ids;
 pub mod instance;
+pub mod proxy;
 mod secret;
 pub mod tenancy;
 
 pub use ids::{
-    ExecutionId, FlowId, FlowInstanceId, InstanceId, OrganizationId, StepExecutionId, UserId,
+    ExecutionId, FlowId, FlowInstanceId, InstanceId, OrganizationId, ProxyId, ProxyKeyId, StepExecutionId,
+    UserId,
 };
 pub use secret::Secret;

@@ -67,10 +67,12 @@ fn migrator(dialect: Dialect) -> Migrator {
         Dialect::Sqlite => embedded_migrations!("sqlite",
             1 => "0001_tenancy_and_instances.sql",
             2 => "0002_flows.sql",
+            3 => "0003_proxies.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
             2 => "0002_flows.sql",
+            3 => "0003_proxies.sql",
         ),
     };
     Migrator::with_migrations(migrations)

@@ -11,6 +11,7 @@ mod flows;
 mod instances;
 mod journal;
 mod oauth_authorizations;
+mod proxies;
 mod secret_box;
 mod tenancy;
 
@@ -22,6 +23,9 @@ pub use executions::{
 pub use flows::{FlowInstanceChanges, FlowInstanceFilter, NewFlowInstance};
 pub use instances::{GrantUpdate, InstanceFilter, InstanceUpdate, NewInstance};
 pub use oauth_authorizations::{NewOAuthAuthorization, OAuthAuthorization};
+pub use proxies::{
+    BucketState, NewProxy, NewProxyKey, TokenOutcome, TokenRequest, UsageGroup, UsageQuery, UsageRow,
+};
 pub use secret_box::{MasterKey, SecretBox};
 pub use tenancy::{NewUser, UserWithOrganization};
 

@@ -19,7 +19,7 @@ fn grant(access: &str, refresh: Option<&str>) -> OAuthGrant {
     }
 }
 
-async fn instance(
+pub(crate) async fn instance(
     store: &Store,
     tenant: &Tenant,
     name: &str,

@@ -3,4 +3,5 @@
 
 mod executions;
 mod instances;
+mod proxies;
 mod support;

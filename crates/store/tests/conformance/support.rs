@@ -6,6 +6,9 @@ use ferry_store::{MasterKey, NewUser, Store, StoreOptions};
 pub struct Backend {
     pub name: &'static str,
     pub store: Store,
+    /// How a second process would reach the same database.
+    pub url: String,
+    pub key: MasterKey,
     schema: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -20,6 +23,8 @@ pub async fn backends() -> Vec<Backend> {
     let mut all = vec![Backend {
         name: "sqlite",
         store: sqlite,
+        url,
+        key: key.clone(),
         schema: None,
         _dir: Some(dir),
     }];
@@ -34,6 +39,8 @@ pub async fn backends() -> Vec<Backend> {
             all.push(Backend {
                 name: "postgres",
                 store,
+                url,
+                key: key.clone(),
                 schema: Some(schema),
                 _dir: None,
             });
@@ -46,6 +53,17 @@ pub async fn backends() -> Vec<Backend> {
         Err(_) => {}
     }
     all
+}
+
+impl Backend {
+    /// Another connection pool to the same database, as a second ferry process would open.
+    pub async fn second_process(&self) -> Store {
+        let options = StoreOptions {
+            schema: self.schema.clone(),
+            ..StoreOptions::default()
+        };
+        Store::connect(&self.url, &self.key, options).await.unwrap()
+    }
 }
 
 pub async fn finish(backends: Vec<Backend>) {
