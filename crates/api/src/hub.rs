@@ -3,12 +3,13 @@
 
 use crate::extract::authorization_parts;
 use crate::{ApiError, ApiState};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_connectors::{FormPart, HubBody, HubRequest};
 use ferry_model::connector::HttpMethod;
+use http_body_util::Limited;
 
 /// Bodies above this are refused before parsing (Gmail's own limit is 35 MiB per message).
 pub(crate) const HUB_BODY_LIMIT: usize = 40 * 1024 * 1024;
@@ -67,73 +68,8 @@ pub(crate) async fn call_hub(
         url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
     let request = Request::from_parts(parts, body);
-    let hub_body = if content_type.starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(request, &state)
-            .await
-            .map_err(|e| {
-                ApiError::bad_request(
-                    "body",
-                    format!("the multipart body is not readable: {}", e.body_text()),
-                )
-            })?;
-        let mut form = Vec::new();
-        loop {
-            let field = multipart.next_field().await.map_err(multipart_error)?;
-            let Some(field) = field else { break };
-            let name = field.name().unwrap_or_default().to_owned();
-            let filename = field.file_name().map(str::to_owned);
-            let content_type = field.content_type().map(str::to_owned);
-            let data = field.bytes().await.map_err(multipart_error)?;
-            form.push(FormPart {
-                name,
-                filename,
-                content_type,
-                data,
-            });
-        }
-        HubBody::Form(form)
-    } else {
-        let bytes = Bytes::from_request(request, &state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!(
-                        "the request body is over {} MiB",
-                        HUB_BODY_LIMIT / 1024 / 1024
-                    ),
-                )
-            } else {
-                ApiError::bad_request("body", e.body_text())
-            }
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            HubBody::Empty
-        } else if content_type.is_empty()
-            || content_type.starts_with("application/json")
-            || content_type.contains("+json")
-        {
-            let value = serde_json::from_slice(&bytes).map_err(|e| {
-                ApiError::bad_request("body", format!("the body is not valid JSON: {e}"))
-            })?;
-            HubBody::Json(value)
-        } else {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!(
-                    "a body of type {content_type:?} is not accepted; send application/json or multipart/form-data"
-                ),
-            ));
-        }
-    };
+    let hub_body = read_hub_body(request, &state, HUB_BODY_LIMIT).await?;
     let hub_request = HubRequest {
         method,
         path,
@@ -149,29 +85,7 @@ pub(crate) async fn call_hub(
                 .app
                 .after_hub_call(&instance, &hub_request, &reply)
                 .await;
-            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-            let status = if status == StatusCode::NO_CONTENT {
-                StatusCode::OK
-            } else {
-                status
-            };
-            let mut response = (
-                status,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                reply.body,
-            )
-                .into_response();
-            if let Some(token) = reply.next_page_token
-                && let Ok(value) = HeaderValue::from_str(&token)
-            {
-                response
-                    .headers_mut()
-                    .insert("elements-next-page-token", value);
-            }
-            response
+            reply_response(reply)
         }
         Err(error) => ApiError::from(error).into_response(),
     };
@@ -181,21 +95,137 @@ pub(crate) async fn call_hub(
     Ok(response)
 }
 
-fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+/// A connector's answer as ferry's hub answers it: JSON, 204 as 200, the next page token.
+pub(crate) fn reply_response(reply: ferry_connectors::HubResponse) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let status = if status == StatusCode::NO_CONTENT {
+        StatusCode::OK
+    } else {
+        status
+    };
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        reply.body,
+    )
+        .into_response();
+    if let Some(token) = reply.next_page_token
+        && let Ok(value) = HeaderValue::from_str(&token)
+    {
+        response
+            .headers_mut()
+            .insert("elements-next-page-token", value);
+    }
+    response
+}
+
+fn multipart_error(error: axum::extract::multipart::MultipartError, limit: usize) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!(
-                "the request body is over {} MiB",
-                HUB_BODY_LIMIT / 1024 / 1024
-            ),
+            format!("the request body is over {}", readable_size(limit)),
         )
     } else {
         ApiError::bad_request(
             "body",
             format!("the multipart body is not readable: {}", error.body_text()),
         )
+    }
+}
+
+/// The body of a hub call: JSON, multipart form parts, or nothing. Bodies over `limit` bytes
+/// are a 413, whatever their framing.
+pub(crate) async fn read_hub_body(
+    request: Request,
+    state: &ApiState,
+    limit: usize,
+) -> Result<HubBody, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is over {}", readable_size(limit)),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let request = request.map(|body| Body::new(Limited::new(body, limit)));
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::from_request(request, state).await.map_err(|e| {
+            ApiError::bad_request(
+                "body",
+                format!("the multipart body is not readable: {}", e.body_text()),
+            )
+        })?;
+        let mut form = Vec::new();
+        loop {
+            let field = multipart
+                .next_field()
+                .await
+                .map_err(|e| multipart_error(e, limit))?;
+            let Some(field) = field else { break };
+            let name = field.name().unwrap_or_default().to_owned();
+            let filename = field.file_name().map(str::to_owned);
+            let content_type = field.content_type().map(str::to_owned);
+            let data = field.bytes().await.map_err(|e| multipart_error(e, limit))?;
+            form.push(FormPart {
+                name,
+                filename,
+                content_type,
+                data,
+            });
+        }
+        return Ok(HubBody::Form(form));
+    }
+    let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request("body", e.body_text())
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(HubBody::Empty)
+    } else if content_type.is_empty()
+        || content_type.starts_with("application/json")
+        || content_type.contains("+json")
+    {
+        let value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request("body", format!("the body is not valid JSON: {e}"))
+        })?;
+        Ok(HubBody::Json(value))
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "a body of type {content_type:?} is not accepted; send application/json or multipart/form-data"
+            ),
+        ))
+    }
+}
+
+fn readable_size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / 1024 / 1024)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 

@@ -18,6 +18,8 @@ mod hub;
 mod instances;
 mod openapi;
 mod platform;
+mod proxies;
+mod proxy_gateway;
 mod request_id;
 mod routes;
 mod wire;

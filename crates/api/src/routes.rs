@@ -4,7 +4,7 @@
 
 use crate::{
     ApiError, ApiState, callback_page, docs_page, elements, formula_instances, formulas, hub,
-    instances, openapi, request_id,
+    instances, openapi, proxies, proxy_gateway, request_id,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -79,6 +79,17 @@ fn documented_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(instances::reauthorize_instance))
         .routes(routes!(instances::get_instance_configuration))
         .routes(routes!(instances::get_instance_docs))
+        .routes(routes!(proxies::list_proxies, proxies::create_proxy))
+        .routes(routes!(
+            proxies::get_proxy,
+            proxies::update_proxy,
+            proxies::delete_proxy
+        ))
+        .routes(routes!(proxies::list_proxy_keys, proxies::create_proxy_key))
+        .routes(routes!(proxies::revoke_proxy_key))
+        .routes(routes!(proxies::get_proxy_usage))
+        .routes(routes!(proxies::export_proxy_calls))
+        .routes(routes!(proxies::get_proxy_docs))
         .routes(routes!(formulas::list_formulas, formulas::create_formula))
         .routes(routes!(formula_instances::list_all_formula_instances))
         .routes(routes!(
@@ -188,9 +199,11 @@ pub fn router(app: App) -> Router {
         .merge(docs_page::routes(document))
         .route("/health", get(get_health))
         .route("/oauth/callback", get(callback_page::oauth_callback))
+        .layer(cors)
+        // Proxies answer browsers by their own CORS origins, not the platform's.
+        .merge(proxy_gateway::routes())
         .fallback(fallback_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(cors)
         .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }

@@ -19,6 +19,7 @@ mod flows;
 mod hub;
 mod instances;
 mod oauth_flows;
+mod proxies;
 mod refresh;
 mod secrets;
 mod services;
@@ -34,6 +35,10 @@ pub use flow_instances::{FlowInstanceInput, FlowInstanceView};
 pub use flow_runtime::{FlowsConfig, PlatformApi, PlatformFuture};
 pub use instances::{InstanceInput, InstanceView};
 pub use oauth_flows::{CallbackOutcome, HostedAuthorization, OAuthUrlRequest};
+pub use proxies::{
+    IssuedKey, KeyInput, MAX_PROXY_REQUEST_BYTES, ProxyAdmission, ProxyInput, ProxyRefusal,
+    RateStatus,
+};
 pub use secrets::secret_hash;
 pub use services::Services;
 pub use tenancy::{AuthorizationParts, BootstrapSecrets, Principal};
@@ -82,6 +87,7 @@ struct AppInner {
     cache: cache::AuthCache,
     flows: flow_runtime::FlowRuntime,
     request_triggers: triggers::RequestTriggerIndex,
+    proxies: proxies::ProxyDirectory,
     /// Distinguishes this installation in idempotency keys shared with providers.
     install_id: String,
 }
@@ -114,6 +120,7 @@ impl App {
                 cache: cache::AuthCache::new(),
                 flows: flow_runtime::FlowRuntime::new(parts.flows),
                 request_triggers: triggers::RequestTriggerIndex::default(),
+                proxies: proxies::ProxyDirectory::new(),
                 install_id: secrets::install_id(&parts.state_key),
             }),
         }
@@ -139,6 +146,7 @@ impl App {
     /// Instances changed here: cached copies must not answer the next call.
     pub(crate) fn forget_cached_instances(&self) {
         self.inner.cache.forget_instances();
+        self.inner.proxies.forget_all();
     }
 
     fn now_ms(&self) -> i64 {

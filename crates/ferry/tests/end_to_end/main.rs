@@ -16,5 +16,6 @@ mod gmail_errors;
 mod gmail_operations;
 mod gmail_suite;
 mod instances;
+mod proxies;
 mod refresh;
 mod seed;
