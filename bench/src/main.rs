@@ -9,6 +9,7 @@ mod gmail;
 mod hub;
 mod load;
 mod processes;
+mod proxy;
 mod stub;
 
 use clap::{Args, Parser, Subcommand};
@@ -51,6 +52,8 @@ enum Command {
     Hub,
     /// A webhook flow of one script and one HTTP request, answered synchronously, with history.
     Flows,
+    /// The API proxy against the hub API it fronts.
+    Proxy,
     /// Gmail: the emulator's messages.list/get throughput and what ferry's hub adds to them.
     Gmail {
         /// Messages in the benchmark mailbox.
@@ -85,9 +88,11 @@ async fn main() {
         Some(Command::Stub { port }) => stub::serve(port).await,
         Some(Command::Hub) => hub::run(&cli.settings).await,
         Some(Command::Flows) => flows::run(&cli.settings).await,
+        Some(Command::Proxy) => proxy::run(&cli.settings).await,
         Some(Command::Gmail { messages }) => gmail::run(&cli.settings, messages).await,
         None => {
             hub::run(&cli.settings).await;
+            proxy::run(&cli.settings).await;
             flows::run(&cli.settings).await;
         }
     }

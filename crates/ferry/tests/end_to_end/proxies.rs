@@ -220,7 +220,12 @@ async fn an_app_with_an_api_key_reads_and_sends_mail_and_sees_nothing_else() {
             Some(json!({"to": "grace@example.com", "subject": "big", "data": "x".repeat(8192)})),
         )
         .await;
-    assert_eq!(large.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", large.text);
+    assert_eq!(
+        large.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        large.text
+    );
 
     // Seven calls of this proxy: 200 ×3, 404 ×2, 403, 413 (the call to no proxy is nobody's).
     let usage = sandbox.usage(&proxy, "status", 7).await;
@@ -236,10 +241,7 @@ async fn an_app_with_an_api_key_reads_and_sends_mail_and_sees_nothing_else() {
     let by_key = sandbox.usage(&proxy, "key", 7).await;
     assert_eq!(
         calls_by_group(&by_key),
-        vec![
-            (issued["id"].to_string(), 6),
-            (reader["id"].to_string(), 1)
-        ]
+        vec![(issued["id"].to_string(), 6), (reader["id"].to_string(), 1)]
     );
     let csv = sandbox
         .http
@@ -341,7 +343,12 @@ async fn a_missing_wrong_revoked_or_expired_key_gets_the_same_401() {
         ("revoked", &revoked),
         ("expired", &expired),
     ] {
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{what}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            answer.text
+        );
         assert_eq!(
             error_without_request_id(answer),
             error_without_request_id(&missing),
@@ -390,7 +397,12 @@ async fn rate_limits_and_daily_quotas_answer_429_with_when_to_come_back() {
     let limited = sandbox
         .proxied(Method::GET, "/limited/labels", &[("X-API-Key", key)], None)
         .await;
-    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.text);
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
     // One token comes back every 20 s.
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=20).contains(&retry_after), "{retry_after}");
@@ -472,15 +484,13 @@ async fn browsers_may_call_from_the_listed_origins_only() {
         allowed.headers()["access-control-allow-origin"],
         "https://app.example"
     );
-    assert_eq!(allowed.headers()["access-control-allow-headers"], "x-api-key");
+    assert_eq!(
+        allowed.headers()["access-control-allow-headers"],
+        "x-api-key"
+    );
     let other = preflight("https://evil.example").await.unwrap();
     assert_eq!(other.status(), StatusCode::FORBIDDEN);
-    assert!(
-        other
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert!(other.headers().get("access-control-allow-origin").is_none());
 
     let call = sandbox
         .proxied(
@@ -526,8 +536,14 @@ async fn publishing_checks_every_field_and_the_document_shows_what_is_exposed() 
         .await;
     let id = &instance["id"];
     for (body, field) in [
-        (json!({"name": "x", "basePath": "Bad Path", "instanceId": id}), "basePath"),
-        (json!({"name": "x", "basePath": "ok", "instanceId": 987654}), "instanceId"),
+        (
+            json!({"name": "x", "basePath": "Bad Path", "instanceId": id}),
+            "basePath",
+        ),
+        (
+            json!({"name": "x", "basePath": "ok", "instanceId": 987654}),
+            "instanceId",
+        ),
         (
             json!({"name": "x", "basePath": "ok", "instanceId": id, "operations": ["listMessages", "launchRockets"]}),
             "operations[1]",
@@ -604,7 +620,11 @@ async fn publishing_checks_every_field_and_the_document_shows_what_is_exposed() 
         document["components"]["securitySchemes"]["apiKey"],
         json!({"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "The API key the proxy's owner gave your application."})
     );
-    assert!(!document.to_string().contains("Organization <organization secret>"));
+    assert!(
+        !document
+            .to_string()
+            .contains("Organization <organization secret>")
+    );
 
     // Unpublished: calls get 404, keys stay; deleted: the base path is free again.
     let key = sandbox.issue_key(&proxy, json!({"name": "reader"})).await;
@@ -616,7 +636,10 @@ async fn publishing_checks_every_field_and_the_document_shows_what_is_exposed() 
         )
         .await;
     assert_eq!(paused.status, StatusCode::OK, "{}", paused.text);
-    assert_eq!(paused.body["operations"], json!(["listMessages", "getMessage"]));
+    assert_eq!(
+        paused.body["operations"],
+        json!(["listMessages", "getMessage"])
+    );
     let call = sandbox
         .proxied(
             Method::GET,
@@ -633,4 +656,43 @@ async fn publishing_checks_every_field_and_the_document_shows_what_is_exposed() 
     sandbox
         .publish(json!({"name": "again", "basePath": "read-mail", "instanceId": id}))
         .await;
+}
+
+#[tokio::test]
+async fn keys_reach_neither_the_log_nor_the_database() {
+    let sandbox = Sandbox::start_logging(tempfile::tempdir().unwrap(), &[], Some("debug")).await;
+    let instance = sandbox
+        .connect_gmail("Quiet mail", &sandbox.account(0))
+        .await;
+    let proxy = sandbox
+        .publish(json!({"name": "Quiet", "basePath": "quiet", "instanceId": instance["id"]}))
+        .await;
+    let issued = sandbox.issue_key(&proxy, json!({"name": "app"})).await;
+    let key = issued["key"].as_str().unwrap();
+    let bearer = format!("Bearer {key}");
+    for headers in [
+        vec![("X-API-Key", key)],
+        vec![("Authorization", bearer.as_str())],
+        vec![("X-API-Key", "fpk_a-wrong-key-someone-guessed")],
+    ] {
+        sandbox
+            .proxied(Method::GET, "/quiet/messages", &headers, None)
+            .await;
+    }
+    sandbox.usage(&proxy, "key", 3).await;
+    let log = sandbox.log_text();
+    assert!(log.lines().count() > 10, "debug logging is on:\n{log}");
+    let secret_part = &key[12..];
+    assert!(!log.contains(secret_part), "the key is in the log");
+    assert!(!log.contains("a-wrong-key-someone-guessed"));
+    let database = std::fs::read(sandbox.database()).unwrap();
+    let wal = std::fs::read(sandbox.dir.path().join("ferry.db-wal")).unwrap_or_default();
+    for bytes in [&database, &wal] {
+        assert!(
+            !bytes
+                .windows(secret_part.len())
+                .any(|w| w == secret_part.as_bytes()),
+            "the key is stored in clear"
+        );
+    }
 }

@@ -66,6 +66,15 @@ impl Sandbox {
     }
 
     pub async fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Sandbox {
+        Sandbox::start_logging(dir, extra, None).await
+    }
+
+    /// Starts with ferry's log at `level` written to [`Sandbox::log_file`].
+    pub async fn start_logging(
+        dir: tempfile::TempDir,
+        extra: &[&str],
+        level: Option<&str>,
+    ) -> Sandbox {
         let sandbox_json = dir.path().join("sandbox.json");
         // A restart rewrites the file (new ports) and keeps the secrets in it: wait for the change.
         let previous = std::fs::read_to_string(&sandbox_json).ok();
@@ -81,9 +90,15 @@ impl Sandbox {
             ])
             .arg(dir.path())
             .args(extra)
-            .env("FERRY_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .env("FERRY_LOG", level.unwrap_or("warn"))
+            .stdout(Stdio::null());
+        match level {
+            Some(_) => {
+                let log = std::fs::File::create(dir.path().join("ferry.log")).unwrap();
+                command.stderr(log)
+            }
+            None => command.stderr(Stdio::inherit()),
+        };
         let child = command.spawn().expect("ferry binary starts");
         let started = Instant::now();
         let config: Value = loop {
@@ -196,6 +211,11 @@ impl Sandbox {
 
     pub fn account(&self, index: usize) -> String {
         self.config["accounts"][index].as_str().unwrap().to_owned()
+    }
+
+    /// What ferry logged, when started with [`Sandbox::start_logging`].
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ferry.log")).unwrap_or_default()
     }
 
     pub fn database(&self) -> PathBuf {
