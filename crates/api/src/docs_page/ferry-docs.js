@@ -37,9 +37,39 @@
         if (value && !request.headers.Authorization) {
           request.headers.Authorization = value;
         }
-        return request;
+        return jsonPartsAsFields(request);
       },
     }, options));
+  }
+
+  // Swagger UI sends a multipart part whose encoding is application/json (the "body" of
+  // POST /messages) as a file named "blob", which ferry would take for an attachment. Send the
+  // JSON as a plain field instead, as curl -F and Cloud Elements' clients do.
+  function isJsonBlob(entry) {
+    var value = entry[1];
+    return typeof value !== "string" && value.name === "blob" && /^application\/json/i.test(value.type);
+  }
+
+  function jsonPartsAsFields(request) {
+    var form = request.body;
+    if (!(form instanceof FormData)) {
+      return request;
+    }
+    var entries = [];
+    form.forEach(function (value, name) { entries.push([name, value]); });
+    if (!entries.some(isJsonBlob)) {
+      return request;
+    }
+    return Promise.all(entries.map(function (entry) {
+      return isJsonBlob(entry)
+        ? entry[1].text().then(function (text) { return [entry[0], text]; })
+        : entry;
+    })).then(function (fields) {
+      var rebuilt = new FormData();
+      fields.forEach(function (field) { rebuilt.append(field[0], field[1]); });
+      request.body = rebuilt;
+      return request;
+    });
   }
 
   function failure(response) {

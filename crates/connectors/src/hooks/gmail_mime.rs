@@ -168,7 +168,14 @@ fn read_form(parts: &[FormPart]) -> Result<OutgoingMail, ConnectorError> {
     let mut mail = None;
     let mut attachments = Vec::new();
     for part in parts {
-        if part.filename.is_some() || part.name == "file" {
+        // Clients that follow the document's `encoding` (Swagger UI, generated clients) send the
+        // JSON part as a file, often named "blob"; its type says what it is.
+        let json_typed = part
+            .content_type
+            .as_deref()
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+        let is_message = part.name == "body" && (part.filename.is_none() || json_typed);
+        if !is_message && (part.filename.is_some() || part.name == "file") {
             let filename = part
                 .filename
                 .clone()
@@ -184,7 +191,7 @@ fn read_form(parts: &[FormPart]) -> Result<OutgoingMail, ConnectorError> {
                 content_type,
                 data: part.data.to_vec(),
             });
-        } else if part.name == "body" {
+        } else if is_message {
             let text = std::str::from_utf8(&part.data)
                 .map_err(|_| ConnectorError::input("body", "the body part is not UTF-8 text"))?;
             let value: Value = serde_json::from_str(text).map_err(|e| {
@@ -579,6 +586,28 @@ mod tests {
         let raw = text(&compose_message(&mail, 1_700_000_000, "m@example.com").unwrap());
         assert!(raw.contains("multipart/mixed"), "{raw}");
         assert!(raw.contains("report.pdf"));
+    }
+
+    #[test]
+    fn a_json_body_part_sent_as_a_file_is_still_the_message() {
+        let parts = vec![
+            FormPart {
+                name: "body".into(),
+                filename: Some("blob".into()),
+                content_type: Some("application/json".into()),
+                data: Bytes::from(r#"{"to":"b@example.com","subject":"s","from":"a@example.com"}"#),
+            },
+            FormPart {
+                name: "body".into(),
+                filename: Some("notes.txt".into()),
+                content_type: Some("text/plain".into()),
+                data: Bytes::from_static(b"a text file that happens to be called body"),
+            },
+        ];
+        let mail = read_form(&parts).unwrap();
+        assert_eq!(mail.subject.as_deref(), Some("s"));
+        assert_eq!(mail.attachments.len(), 1);
+        assert_eq!(mail.attachments[0].filename, "notes.txt");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod support;
 
 mod api_docs;
 mod bad_input;
+mod browser_docs;
 mod cli;
 mod durability;
 mod emulator_cli;
