@@ -15,7 +15,7 @@ mod secret;
 pub mod tenancy;
 
 pub use ids::{
-    ExecutionId, FlowId, FlowInstanceId, InstanceId, OrganizationId, ProxyId, ProxyKeyId, StepExecutionId,
-    UserId,
+    ExecutionId, FlowId, FlowInstanceId, InstanceId, OrganizationId, ProxyId, ProxyKeyId,
+    StepExecutionId, UserId,
 };
 pub use secret::Secret;

@@ -24,7 +24,8 @@ pub use flows::{FlowInstanceChanges, FlowInstanceFilter, NewFlowInstance};
 pub use instances::{GrantUpdate, InstanceFilter, InstanceUpdate, NewInstance};
 pub use oauth_authorizations::{NewOAuthAuthorization, OAuthAuthorization};
 pub use proxies::{
-    BucketState, NewProxy, NewProxyKey, TokenOutcome, TokenRequest, UsageGroup, UsageQuery, UsageRow,
+    BucketState, NewProxy, NewProxyKey, TokenOutcome, TokenRequest, UsageGroup, UsageQuery,
+    UsageRow,
 };
 pub use secret_box::{MasterKey, SecretBox};
 pub use tenancy::{NewUser, UserWithOrganization};

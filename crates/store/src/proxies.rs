@@ -113,7 +113,8 @@ const PROXY_COLUMNS: &str = "id, organization_id, instance_id, name, base_path, 
 const KEY_COLUMNS: &str = "id, proxy_id, name, prefix, key_hash, scopes, rate_requests, rate_seconds, \
      daily_quota, expires_at, revoked_at, created_at";
 
-const CALL_COLUMNS: &str = "proxy_id, key_id, at, method, operation, status, latency_us, request_bytes, response_bytes";
+const CALL_COLUMNS: &str =
+    "proxy_id, key_id, at, method, operation, status, latency_us, request_bytes, response_bytes";
 
 fn corrupt(what: &str) -> impl FnOnce(serde_json::Error) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("{what}: {e}"))
@@ -149,11 +150,8 @@ fn proxy_from_row(row: &AnyRow) -> StoreResult<Proxy> {
             .transpose()
             .map_err(corrupt("proxy operations"))?,
         cors_origins: serde_json::from_str(&cors).map_err(corrupt("proxy CORS origins"))?,
-        rate_limit: rate_limit(
-            row.try_get("rate_requests")?,
-            row.try_get("rate_seconds")?,
-        )
-        .ok_or_else(|| StoreError::Corrupt("a proxy without a rate limit".into()))?,
+        rate_limit: rate_limit(row.try_get("rate_requests")?, row.try_get("rate_seconds")?)
+            .ok_or_else(|| StoreError::Corrupt("a proxy without a rate limit".into()))?,
         daily_quota: quota(row.try_get("daily_quota")?),
         max_request_bytes: u64::try_from(max_request_bytes).unwrap_or(0),
         published: published != 0,
@@ -539,12 +537,11 @@ impl Store {
             .execute(&self.writer)
             .await?
             .rows_affected();
-        let crowded = sqlx::query(
-            "SELECT proxy_id FROM proxy_calls GROUP BY proxy_id HAVING COUNT(*) > $1",
-        )
-        .bind(keep_per_proxy)
-        .fetch_all(&self.pool)
-        .await?;
+        let crowded =
+            sqlx::query("SELECT proxy_id FROM proxy_calls GROUP BY proxy_id HAVING COUNT(*) > $1")
+                .bind(keep_per_proxy)
+                .fetch_all(&self.pool)
+                .await?;
         let mut trimmed = 0;
         for row in crowded {
             let proxy: i64 = row.try_get("proxy_id")?;

@@ -130,7 +130,11 @@ async fn proxies_and_keys_are_kept_and_a_base_path_is_taken_once() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(again.revoked_at_ms, Some(300), "the first revocation stands");
+        assert_eq!(
+            again.revoked_at_ms,
+            Some(300),
+            "the first revocation stands"
+        );
 
         b.store
             .record_proxy_calls(&[call(proxy.id, Some(key.id), 500, 200)])
@@ -179,7 +183,10 @@ async fn a_bucket_refuses_when_empty_and_refills_with_time() {
             .await
             .unwrap();
         let TokenOutcome::Refused(state) = refused else {
-            panic!("{}: a sixth call in the same instant got {refused:?}", b.name)
+            panic!(
+                "{}: a sixth call in the same instant got {refused:?}",
+                b.name
+            )
         };
         assert!(state.tokens < 1.0);
         // 200 ms later one token is back, and only one.
@@ -341,12 +348,19 @@ async fn calls_are_summed_by_time_and_group_and_kept_bounded() {
         assert_eq!(keys, vec![("", 1), (key.id.to_string().as_str(), 3)]);
 
         assert_eq!(
-            b.store.list_proxy_calls(proxy.id, 0, 200_000, 10).await.unwrap(),
+            b.store
+                .list_proxy_calls(proxy.id, 0, 200_000, 10)
+                .await
+                .unwrap(),
             calls
         );
         // Older than 61 s goes; then at most two per proxy stay, the newest.
         assert_eq!(b.store.purge_proxy_calls(61_000, 2).await.unwrap(), 2);
-        let kept = b.store.list_proxy_calls(proxy.id, 0, 200_000, 10).await.unwrap();
+        let kept = b
+            .store
+            .list_proxy_calls(proxy.id, 0, 200_000, 10)
+            .await
+            .unwrap();
         assert_eq!(kept, calls[2..].to_vec(), "{}", b.name);
     }
     finish(backends).await;
