@@ -6,7 +6,7 @@
 
 use crate::{ApiError, ApiState};
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -17,6 +17,8 @@ use utoipa::openapi::OpenApi;
 
 const PAGE: &str = include_str!("docs_page/page.html");
 const SCRIPT: &str = include_str!("docs_page/ferry-docs.js");
+const PROXY_PAGE: &str = include_str!("docs_page/proxy.html");
+const PROXY_SCRIPT: &str = include_str!("docs_page/ferry-proxy-docs.js");
 
 pub(crate) fn routes(platform_document: Arc<OpenApi>) -> Router<ApiState> {
     let document = platform_document.clone();
@@ -31,6 +33,11 @@ pub(crate) fn routes(platform_document: Arc<OpenApi>) -> Router<ApiState> {
         .route("/docs", get(get_platform_docs_page))
         .route("/docs/", get(get_platform_docs_page))
         .route("/docs/instances/{id}", get(get_instance_docs_page))
+        .route("/docs/proxies/{base_path}", get(get_proxy_docs_page))
+        .route(
+            "/docs/proxies/{base_path}/openapi.json",
+            get(get_published_proxy_document),
+        )
         .route("/docs/assets/{file}", get(get_docs_asset))
 }
 
@@ -55,6 +62,34 @@ async fn get_instance_docs_page(Path(id): Path<String>) -> Result<Html<String>, 
     Ok(page(&format!("Instance {id}"), Some(id)))
 }
 
+/// A published proxy's page: public, like the API it documents; calls need the caller's key.
+async fn get_proxy_docs_page(
+    State(state): State<ApiState>,
+    Path(base_path): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    let (proxy, _) = state.app.published_proxy(&base_path).await?;
+    Ok(Html(
+        PROXY_PAGE
+            .replace("{{title}}", &html_escape::encode_text(&proxy.name))
+            .replace(
+                "{{base_path}}",
+                &html_escape::encode_double_quoted_attribute(&proxy.base_path),
+            ),
+    ))
+}
+
+async fn get_published_proxy_document(
+    State(state): State<ApiState>,
+    Path(base_path): Path<String>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let (proxy, connector) = state.app.published_proxy(&base_path).await?;
+    Ok(axum::Json(crate::docs::proxy_document(
+        &connector.def,
+        &proxy,
+        &crate::proxies::proxy_path(&proxy.base_path),
+    )))
+}
+
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
     static CONFIG: OnceLock<Arc<utoipa_swagger_ui::Config<'static>>> = OnceLock::new();
     CONFIG
@@ -63,6 +98,13 @@ fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
 }
 
 async fn get_docs_asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+    if file == "ferry-proxy-docs.js" {
+        return Ok(asset(
+            Bytes::from_static(PROXY_SCRIPT.as_bytes()),
+            "text/javascript",
+            false,
+        ));
+    }
     if file == "ferry-docs.js" {
         return Ok(asset(
             Bytes::from_static(SCRIPT.as_bytes()),

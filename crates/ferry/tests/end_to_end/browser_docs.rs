@@ -204,3 +204,72 @@ async fn a_user_tries_the_seed_calls_in_the_instance_docs_page_of_a_real_browser
     );
     mimecheck(&raws);
 }
+
+#[tokio::test]
+async fn another_apps_developer_tries_a_proxy_with_an_api_key_in_a_real_browser() {
+    let Some(folder) = browser_tools() else {
+        return;
+    };
+    let sandbox = Sandbox::start().await;
+    let instance = sandbox
+        .connect_gmail("Proxied mail", &sandbox.account(0))
+        .await;
+    let proxy = sandbox
+        .api(
+            Method::POST,
+            "/proxies",
+            Some(json!({
+                "name": "Mail for partners",
+                "basePath": "partner-mail",
+                "instanceId": instance["id"],
+                "operations": ["listMessages", "getMessage"]
+            })),
+        )
+        .await;
+    assert_eq!(proxy.status, StatusCode::CREATED, "{}", proxy.text);
+    let key = sandbox
+        .api(
+            Method::POST,
+            &format!("/proxies/{}/keys", proxy.body["id"]),
+            Some(json!({"name": "partner portal"})),
+        )
+        .await;
+    let result = run_scenario(
+        &folder,
+        "proxy-docs.mjs",
+        &[
+            ("FERRY_URL", sandbox.ferry()),
+            ("FERRY_PROXY_PATH", "partner-mail".to_owned()),
+            (
+                "FERRY_API_KEY",
+                key.body["key"].as_str().unwrap().to_owned(),
+            ),
+        ],
+    )
+    .await;
+    assert!(result["listed"].as_u64().unwrap() >= 1, "{result}");
+    // The page's call went through the proxy with that key.
+    let started = Instant::now();
+    loop {
+        let usage = sandbox
+            .api(
+                Method::GET,
+                &format!("/proxies/{}/usage?groupBy=key", proxy.body["id"]),
+                None,
+            )
+            .await;
+        let points = usage.body["points"].as_array().unwrap();
+        if points
+            .iter()
+            .any(|p| p["group"] == key.body["id"].to_string() && p["calls"] == 1)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}",
+            usage.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
