@@ -5,6 +5,11 @@
 //! Keys are 256 random bits, so they are stored as a fast hash and found by hash. A published
 //! proxy is cached with all of its keys, so every refused key — missing, wrong, revoked or
 //! expired — costs the same: one hash and one map lookup, no database.
+//!
+//! Each key spends from a token bucket with a daily count. On PostgreSQL the bucket is a row
+//! spent with one conditional UPDATE, shared by every process. On SQLite one process owns the
+//! database, so it keeps the buckets in memory and writes them back with each batch of call
+//! records (a crash forgets at most that batch's spending).
 
 use crate::secrets::{generate_secret, secret_hash};
 use crate::{App, AppError, Principal};
@@ -12,10 +17,13 @@ use ferry_connectors::{Connector, HubRequest, HubResponse};
 use ferry_model::instance::{AuthorizationState, Instance};
 use ferry_model::proxy::{KeyScopes, Proxy, ProxyCall, ProxyKey, RateLimit};
 use ferry_model::{InstanceId, ProxyId, ProxyKeyId, Secret};
-use ferry_store::{NewProxy, NewProxyKey, TokenOutcome, TokenRequest, UsageQuery, UsageRow};
+use ferry_store::{
+    BucketState, Dialect, NewProxy, NewProxyKey, StoreError, TokenOutcome, TokenRequest,
+    UsageQuery, UsageRow,
+};
 use moka::sync::Cache;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -114,6 +122,15 @@ pub(crate) struct PublishedProxy {
 pub(crate) struct ProxyDirectory {
     by_base_path: Cache<String, Option<Arc<PublishedProxy>>>,
     recorder: OnceLock<mpsc::Sender<RecorderMessage>>,
+    /// On SQLite, where one process owns the database, buckets live here and are written back
+    /// with the call records; on PostgreSQL every process spends from the database's.
+    buckets: Mutex<HashMap<ProxyKeyId, KeptBucket>>,
+}
+
+struct KeptBucket {
+    state: BucketState,
+    /// Changed since it was last written back.
+    dirty: bool,
 }
 
 impl ProxyDirectory {
@@ -124,6 +141,7 @@ impl ProxyDirectory {
                 .time_to_live(DIRECTORY_TTL)
                 .build(),
             recorder: OnceLock::new(),
+            buckets: Mutex::new(HashMap::new()),
         }
     }
 
@@ -693,8 +711,6 @@ impl App {
         let quota = key.daily_quota.or(proxy.daily_quota);
         let day = now.div_euclid(DAY_MS);
         let outcome = self
-            .inner
-            .store
             .take_proxy_token(
                 key.id,
                 &TokenRequest {
@@ -751,6 +767,60 @@ impl App {
                 refusal.error = error.into();
                 Err(refusal)
             }
+        }
+    }
+
+    async fn take_proxy_token(
+        &self,
+        key: ProxyKeyId,
+        request: &TokenRequest,
+    ) -> Result<TokenOutcome, StoreError> {
+        let store = &self.inner.store;
+        if store.dialect() != Dialect::Sqlite {
+            return store.take_proxy_token(key, request).await;
+        }
+        let buckets = &self.inner.proxies.buckets;
+        let kept = buckets.lock().expect("bucket lock").contains_key(&key);
+        if !kept {
+            let Some(state) = store.proxy_bucket(key).await? else {
+                return Ok(TokenOutcome::NoSuchKey);
+            };
+            buckets
+                .lock()
+                .expect("bucket lock")
+                .entry(key)
+                .or_insert(KeptBucket {
+                    state,
+                    dirty: false,
+                });
+        }
+        let mut buckets = buckets.lock().expect("bucket lock");
+        let bucket = buckets.get_mut(&key).expect("the bucket was just kept");
+        let outcome = bucket.state.take(request);
+        if let TokenOutcome::Taken { .. } = outcome {
+            bucket.dirty = true;
+        }
+        Ok(outcome)
+    }
+
+    /// Writes buckets kept in memory back to the database, so a restart goes on from them.
+    async fn save_kept_buckets(&self) {
+        let changed: Vec<(ProxyKeyId, BucketState)> = {
+            let mut buckets = self.inner.proxies.buckets.lock().expect("bucket lock");
+            buckets
+                .iter_mut()
+                .filter(|(_, bucket)| bucket.dirty)
+                .map(|(key, bucket)| {
+                    bucket.dirty = false;
+                    (*key, bucket.state)
+                })
+                .collect()
+        };
+        if changed.is_empty() {
+            return;
+        }
+        if let Err(error) = self.inner.store.save_proxy_buckets(&changed).await {
+            tracing::warn!(error = %error, "could not save the proxy keys' rate-limit state");
         }
     }
 
@@ -829,6 +899,7 @@ impl App {
             {
                 tracing::warn!(error = %error, calls = calls.len(), "could not record proxy calls");
             }
+            self.save_kept_buckets().await;
             for done in waiting {
                 let _ = done.send(());
             }

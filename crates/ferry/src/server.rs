@@ -132,6 +132,8 @@ pub async fn run_http(listener: TcpListener, app: App) -> Result<(), CliError> {
         .await
         .map_err(CliError::io("the HTTP server stopped"));
     services.shutdown(Duration::from_secs(10)).await;
+    // The last proxy calls and the rate-limit state they spent.
+    app.flush_proxy_calls().await;
     served
 }
 

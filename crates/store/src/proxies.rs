@@ -58,6 +58,39 @@ pub struct BucketState {
     pub quota_used: i64,
 }
 
+impl BucketState {
+    /// Spends a token and a call of the day's quota if both have room, as
+    /// [`Store::take_proxy_token`] does in the database; for a process that keeps buckets in
+    /// memory.
+    pub fn take(&mut self, request: &TokenRequest) -> TokenOutcome {
+        let tokens = (self.tokens
+            + (request.now_ms - self.at_ms).max(0) as f64 * request.refill_per_ms)
+            .min(request.capacity);
+        let used = if self.quota_day == request.day {
+            self.quota_used
+        } else {
+            0
+        };
+        if tokens < 1.0
+            || request
+                .daily_quota
+                .is_some_and(|quota| used >= i64::from(quota))
+        {
+            return TokenOutcome::Refused(*self);
+        }
+        *self = BucketState {
+            tokens: tokens - 1.0,
+            at_ms: self.at_ms.max(request.now_ms),
+            quota_day: request.day,
+            quota_used: used + 1,
+        };
+        TokenOutcome::Taken {
+            tokens_left: self.tokens,
+            quota_used: self.quota_used,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TokenOutcome {
     /// A token was spent; what is left after it.
@@ -435,12 +468,56 @@ impl Store {
         }
     }
 
-    /// Appends call records in one statement.
+    /// A key's bucket as stored, for a process that keeps buckets in memory (SQLite: one
+    /// process owns the database) and starts from where the last one left off.
+    pub async fn proxy_bucket(&self, key: ProxyKeyId) -> StoreResult<Option<BucketState>> {
+        let row = sqlx::query(
+            "SELECT bucket_tokens, bucket_at, quota_day, quota_used FROM proxy_keys WHERE id = $1",
+        )
+        .bind(key.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(BucketState {
+                tokens: row.try_get("bucket_tokens")?,
+                at_ms: row.try_get("bucket_at")?,
+                quota_day: row.try_get("quota_day")?,
+                quota_used: row.try_get("quota_used")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Writes buckets kept in memory back, in one transaction.
+    pub async fn save_proxy_buckets(
+        &self,
+        buckets: &[(ProxyKeyId, BucketState)],
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for (key, state) in buckets {
+            sqlx::query(
+                "UPDATE proxy_keys SET bucket_tokens = $1, bucket_at = $2, quota_day = $3, quota_used = $4 \
+                 WHERE id = $5",
+            )
+            .bind(state.tokens)
+            .bind(state.at_ms)
+            .bind(state.quota_day)
+            .bind(state.quota_used)
+            .bind(key.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Appends call records in one transaction.
     pub async fn record_proxy_calls(&self, calls: &[ProxyCall]) -> StoreResult<()> {
-        // Nine parameters per row; stay far below SQLite's and PostgreSQL's parameter limits.
-        for chunk in calls.chunks(500) {
-            // `$n` placeholders written out: the Any driver's query builder writes `?`, which
-            // PostgreSQL does not take.
+        // A few rows per statement: SQLite's driver finds each `$n` by scanning the statement's
+        // parameter names, so its cost grows with the square of the parameters in a statement.
+        const ROWS: usize = 16;
+        let mut tx = self.writer.begin().await?;
+        for chunk in calls.chunks(ROWS) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|row| {
                     let first = row * 9 + 1;
@@ -448,6 +525,8 @@ impl Store {
                     format!("({})", params.join(", "))
                 })
                 .collect();
+            // `$n` placeholders written out: the Any driver's query builder writes `?`, which
+            // PostgreSQL does not take.
             let statement = format!(
                 "INSERT INTO proxy_calls ({CALL_COLUMNS}) VALUES {}",
                 rows.join(", ")
@@ -465,8 +544,9 @@ impl Store {
                     .bind(call.request_bytes)
                     .bind(call.response_bytes);
             }
-            query.execute(&self.writer).await?;
+            query.execute(&mut *tx).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -696,3 +696,44 @@ async fn keys_reach_neither_the_log_nor_the_database() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_daily_quota_is_still_spent_after_a_restart() {
+    let sandbox = Sandbox::start().await;
+    let instance = sandbox
+        .connect_gmail("Restarted mail", &sandbox.account(0))
+        .await;
+    let proxy = sandbox
+        .publish(json!({
+            "name": "Quota",
+            "basePath": "quota",
+            "instanceId": instance["id"],
+            "dailyQuota": 2
+        }))
+        .await;
+    let key = sandbox.issue_key(&proxy, json!({"name": "app"})).await;
+    let key = key["key"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        let answer = sandbox
+            .proxied(Method::GET, "/quota/labels", &[("X-API-Key", &key)], None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    }
+    let dir = sandbox.stop();
+    let sandbox = Sandbox::start_in(dir, &[]).await;
+    let third = sandbox
+        .proxied(Method::GET, "/quota/labels", &[("X-API-Key", &key)], None)
+        .await;
+    assert_eq!(
+        third.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        third.text
+    );
+    assert!(
+        third.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 calls for today")
+    );
+}

@@ -199,6 +199,21 @@ async fn a_bucket_refuses_when_empty_and_refills_with_time() {
             b.store.take_proxy_token(key.id, &later).await.unwrap(),
             TokenOutcome::Refused(_)
         ));
+        let saved = ferry_store::BucketState {
+            tokens: 2.5,
+            at_ms: 9_000,
+            quota_day: 3,
+            quota_used: 7,
+        };
+        b.store
+            .save_proxy_buckets(&[(key.id, saved)])
+            .await
+            .unwrap();
+        assert_eq!(b.store.proxy_bucket(key.id).await.unwrap(), Some(saved));
+        assert_eq!(
+            b.store.proxy_bucket(ProxyKeyId(987_654)).await.unwrap(),
+            None
+        );
         assert_eq!(
             b.store
                 .take_proxy_token(ProxyKeyId(987_654), &later)
@@ -362,6 +377,51 @@ async fn calls_are_summed_by_time_and_group_and_kept_bounded() {
             .await
             .unwrap();
         assert_eq!(kept, calls[2..].to_vec(), "{}", b.name);
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
+async fn a_bucket_kept_in_memory_decides_as_the_database_does() {
+    let backends = backends().await;
+    for b in &backends {
+        let (_, key) = proxy_with_key(&b.store, "memory", 3.0).await;
+        let mut memory = b.store.proxy_bucket(key.id).await.unwrap().unwrap();
+        // Bursts, pauses, a quota and a new day, with a refill of one token per 100 ms.
+        let times = [
+            100, 100, 100, 100, 150, 250, 260, 900, 900, 900, 900, 86_400_100, 86_400_100,
+        ];
+        for (n, now) in times.into_iter().enumerate() {
+            let request = TokenRequest {
+                now_ms: now,
+                capacity: 3.0,
+                refill_per_ms: 0.01,
+                day: now / 86_400_000,
+                daily_quota: Some(6),
+            };
+            let stored = b.store.take_proxy_token(key.id, &request).await.unwrap();
+            let kept = memory.take(&request);
+            let taken = |o: &TokenOutcome| matches!(o, TokenOutcome::Taken { .. });
+            assert_eq!(
+                taken(&stored),
+                taken(&kept),
+                "{}: call {n} at {now}",
+                b.name
+            );
+            if let (
+                TokenOutcome::Taken {
+                    tokens_left: a,
+                    quota_used: x,
+                },
+                TokenOutcome::Taken {
+                    tokens_left: c,
+                    quota_used: y,
+                },
+            ) = (stored, kept)
+            {
+                assert!((a - c).abs() < 1e-9 && x == y, "{}: call {n}", b.name);
+            }
+        }
     }
     finish(backends).await;
 }
