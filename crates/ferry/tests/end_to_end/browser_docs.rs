@@ -249,6 +249,7 @@ async fn another_apps_developer_tries_a_proxy_with_an_api_key_in_a_real_browser(
     .await;
     assert!(result["listed"].as_u64().unwrap() >= 1, "{result}");
     // The page's call went through the proxy with that key.
+    let key_id = key.body["id"].to_string();
     let started = Instant::now();
     loop {
         let usage = sandbox
@@ -261,7 +262,7 @@ async fn another_apps_developer_tries_a_proxy_with_an_api_key_in_a_real_browser(
         let points = usage.body["points"].as_array().unwrap();
         if points
             .iter()
-            .any(|p| p["group"] == key.body["id"].to_string() && p["calls"] == 1)
+            .any(|p| p["group"] == key_id.as_str() && p["calls"] == 1)
         {
             break;
         }
