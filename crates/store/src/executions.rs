@@ -284,7 +284,7 @@ impl Store {
                         run_after: new.run_after_ms,
                         now_ms: new.now_ms,
                     },
-                    reply,
+                    reply: Some(reply),
                 })?;
                 answer.await.map_err(|_| journal_gone())??
             }

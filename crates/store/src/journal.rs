@@ -22,7 +22,8 @@ use tokio::sync::oneshot;
 pub(crate) enum JournalWrite {
     InsertExecution {
         execution: ExecutionRow,
-        reply: oneshot::Sender<StoreResult<ExecutionId>>,
+        /// Taken when the answer goes out: at the commit, or earlier for a claimed execution.
+        reply: Option<oneshot::Sender<StoreResult<ExecutionId>>>,
     },
     CommitSteps {
         commits: Vec<StepCommitRow>,
@@ -177,16 +178,33 @@ enum Outcome {
     Applied(StoreResult<bool>),
 }
 
-fn commit_batch(connection: &mut Connection, batch: Vec<JournalWrite>) {
+/// An execution the inserting process runs at once (a synchronous webhook, a sub-flow) learns its
+/// id as soon as its row is written, before the commit: it may run its harmless steps meanwhile.
+/// Nothing it does leaves ferry before a later write of it has committed, and the journal commits
+/// in order, so the row is durable by then; if this commit fails instead, those later writes find
+/// no row and the run stops. An execution only queued is answered after the commit: its id is
+/// handed to a caller as a promise that it exists.
+fn answers_before_commit(execution: &ExecutionRow) -> bool {
+    execution.lease_owner.is_some()
+}
+
+fn commit_batch(connection: &mut Connection, mut batch: Vec<JournalWrite>) {
     let mut outcomes = Vec::with_capacity(batch.len());
     let committed = (|| -> rusqlite::Result<()> {
         let mut transaction =
             connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for write in &batch {
+        for write in &mut batch {
             let mut savepoint = transaction.savepoint()?;
             let outcome = match write {
-                JournalWrite::InsertExecution { execution, .. } => {
-                    Outcome::Id(insert_execution(&savepoint, execution).map_err(sqlite_error))
+                JournalWrite::InsertExecution { execution, reply } => {
+                    let inserted = insert_execution(&savepoint, execution).map_err(sqlite_error);
+                    if let Ok(id) = &inserted
+                        && answers_before_commit(execution)
+                        && let Some(reply) = reply.take()
+                    {
+                        let _ = reply.send(Ok(*id));
+                    }
+                    Outcome::Id(inserted)
                 }
                 JournalWrite::CommitSteps { commits, .. } => {
                     Outcome::Applied(commit_steps(&savepoint, commits).map_err(sqlite_error))
@@ -222,14 +240,23 @@ fn commit_batch(connection: &mut Connection, batch: Vec<JournalWrite>) {
             ))
         };
         match (write, outcome) {
-            (JournalWrite::InsertExecution { reply, .. }, Some(Outcome::Id(result)))
-                if committed.is_ok() =>
-            {
+            (
+                JournalWrite::InsertExecution {
+                    reply: Some(reply), ..
+                },
+                Some(Outcome::Id(result)),
+            ) if committed.is_ok() => {
                 let _ = reply.send(result);
             }
-            (JournalWrite::InsertExecution { reply, .. }, _) => {
+            (
+                JournalWrite::InsertExecution {
+                    reply: Some(reply), ..
+                },
+                _,
+            ) => {
                 let _ = reply.send(Err(failure()));
             }
+            (JournalWrite::InsertExecution { reply: None, .. }, _) => {}
             (
                 JournalWrite::CommitSteps { reply, .. } | JournalWrite::Finish { reply, .. },
                 Some(Outcome::Applied(result)),
