@@ -94,7 +94,7 @@ export async function launch(scenario) {
     async screenshot(name, target, style) {
       shots += 1;
       const path = join(artifacts, `${String(shots).padStart(2, "0")}-${name}.png`);
-      await (target || page).screenshot({ path, style });
+      await (target ? target.screenshot({ path, style }) : page.screenshot({ path, style, fullPage: true }));
       return path;
     },
     async close() {

@@ -15,7 +15,6 @@ use ferry_model::{InstanceId, ProxyId, ProxyKeyId};
 use ferry_store::{UsageGroup, UsageQuery};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use std::fmt::Write as _;
 
 /// Where a proxy answers, relative to ferry's origin.
 pub(crate) fn proxy_path(base_path: &str) -> String {
@@ -526,23 +525,7 @@ pub(crate) async fn export_proxy_calls(
         .app
         .proxy_calls(&principal, proxy_id(&id)?, from_ms, to_ms, limit)
         .await?;
-    let mut csv =
-        String::from("time,keyId,method,operation,status,latencyMs,requestBytes,responseBytes\n");
-    for call in &calls {
-        // Every field is ferry's own (a time, numbers, a method, an operation id): no quoting needed.
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{:.3},{},{}",
-            iso8601(call.at_ms),
-            call.key_id.map(|k| k.0.to_string()).unwrap_or_default(),
-            call.method,
-            call.operation,
-            call.status,
-            call.latency_us as f64 / 1000.0,
-            call.request_bytes,
-            call.response_bytes
-        );
-    }
+    let csv = ferry_app::calls_as_csv(&calls);
     let mut response = csv.into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -9,6 +9,7 @@
 
 mod cache;
 mod clock;
+mod console_sign_in;
 mod error;
 mod executions;
 mod executor;
@@ -28,6 +29,7 @@ mod tenancy;
 mod triggers;
 
 pub use clock::{Clock, SystemClock};
+pub use console_sign_in::ConsoleSession;
 pub use error::AppError;
 pub use executions::{ExecutionPage, ExecutionQuery};
 pub use executor::ExecutionOutcome;
@@ -37,7 +39,7 @@ pub use instances::{InstanceInput, InstanceView};
 pub use oauth_flows::{CallbackOutcome, HostedAuthorization, OAuthUrlRequest};
 pub use proxies::{
     IssuedKey, KeyInput, MAX_PROXY_REQUEST_BYTES, ProxyAdmission, ProxyInput, ProxyRefusal,
-    RateStatus,
+    RateStatus, calls_as_csv,
 };
 pub use secrets::secret_hash;
 pub use services::Services;

@@ -923,6 +923,31 @@ impl App {
     }
 }
 
+/// Calls as CSV, one line per call, naming the key by id only.
+pub fn calls_as_csv(calls: &[ProxyCall]) -> String {
+    use std::fmt::Write as _;
+    let mut csv =
+        String::from("time,keyId,method,operation,status,latencyMs,requestBytes,responseBytes\n");
+    for call in calls {
+        // Every field is ferry's own (a time, numbers, a method, an operation id): none needs quoting.
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{:.3},{},{}",
+            chrono::DateTime::from_timestamp_millis(call.at_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            call.key_id.map(|k| k.0.to_string()).unwrap_or_default(),
+            call.method,
+            call.operation,
+            call.status,
+            call.latency_us as f64 / 1000.0,
+            call.request_bytes,
+            call.response_bytes
+        );
+    }
+    csv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

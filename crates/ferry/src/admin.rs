@@ -28,6 +28,14 @@ pub enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Set the web console password of this user, read from standard input (at least 12
+    /// characters), so it stays out of shell history.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// List organizations and their users (never secrets).
     ListUsers {
         #[command(flatten)]
@@ -83,6 +91,22 @@ pub async fn run(command: AdminCommand) -> Result<(), CliError> {
                 "  Organization secret: {}",
                 secrets.organization_secret.expose()
             );
+        }
+        AdminCommand::SetPassword { email, storage } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(CliError::io("cannot read the password from standard input"))?;
+            let app = build_app(
+                &storage,
+                public_url,
+                &EndpointRewrites::new(),
+                admin_flows(),
+            )
+            .await?;
+            app.set_console_password(&email, password.trim_end_matches(['\r', '\n']))
+                .await?;
+            println!("The console password of {email} is set.");
         }
         AdminCommand::ListUsers { storage } => {
             let app = build_app(

@@ -120,6 +120,9 @@ pub struct SandboxFile {
     pub oauth_client: SandboxClient,
     pub accounts: Vec<String>,
     pub data_dir: String,
+    /// The web console's password for `admin@ferry.local`.
+    #[serde(default)]
+    pub console_password: String,
 }
 
 fn demo_accounts() -> Vec<AccountSeed> {
@@ -192,12 +195,18 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
         rewrites.add(origin, &emulator_url);
     }
     let app = build_app(&args.storage, &ferry_url, &rewrites, args.flows.config()?).await?;
-    let (user_secret, organization_secret) = match app
-        .bootstrap("Sandbox organization", "admin@ferry.local")
-        .await?
-    {
-        Some(secrets) => (secrets.user_secret, secrets.organization_secret),
-        None => reuse_or_rotate(&app, previous.as_ref()).await?,
+    let (user_secret, organization_secret) =
+        match app.bootstrap("Sandbox organization", SANDBOX_ADMIN).await? {
+            Some(secrets) => (secrets.user_secret, secrets.organization_secret),
+            None => reuse_or_rotate(&app, previous.as_ref()).await?,
+        };
+    let console_password = match previous.as_ref().map(|p| p.console_password.clone()) {
+        Some(password) if !password.is_empty() => password,
+        _ => {
+            let password = random_password();
+            app.set_console_password(SANDBOX_ADMIN, &password).await?;
+            password
+        }
     };
     let file = SandboxFile {
         ferry_url: ferry_url.clone(),
@@ -210,6 +219,7 @@ pub async fn run(args: SandboxArgs) -> Result<(), CliError> {
             .map(|(email, _)| (*email).to_owned())
             .collect(),
         data_dir: args.storage.data_dir.display().to_string(),
+        console_password,
     };
     let json = serde_json::to_string_pretty(&file).expect("sandbox file serializes");
     write_private(
@@ -300,6 +310,17 @@ async fn reuse_or_rotate(
     Ok((secrets.user_secret, secrets.organization_secret))
 }
 
+const SANDBOX_ADMIN: &str = "admin@ferry.local";
+
+/// 24 random characters for the sandbox's console sign-in.
+fn random_password() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 fn print_banner(file: &SandboxFile, sandbox_path: &Path, startup_ms: u128) {
     let auth = format!(
         "User {}, Organization {}",
@@ -308,6 +329,7 @@ fn print_banner(file: &SandboxFile, sandbox_path: &Path, startup_ms: u128) {
     println!(
         r#"ferry sandbox ready in {startup_ms} ms
   ferry API          {ferry}/elements/api-v2
+  Web console        {ferry}/console   (admin@ferry.local, password {console_password})
   Google emulator    {emulator}   (accounts: {accounts})
   Google console     {emulator}/console
   User secret        {user}
@@ -341,6 +363,7 @@ Walk the seed with curl:
         client_secret = file.oauth_client.client_secret,
         redirect = file.oauth_client.redirect_uri,
         path = sandbox_path.display(),
+        console_password = file.console_password,
     );
 }
 

@@ -124,8 +124,9 @@ pub async fn shutdown_signal() {
 }
 
 pub async fn run_http(listener: TcpListener, app: App) -> Result<(), CliError> {
-    let router = ferry_api::router(app.clone());
-    app.set_platform_api(ferry_api::platform_api(router.clone()));
+    let api = ferry_api::router(app.clone());
+    app.set_platform_api(ferry_api::platform_api(api.clone()));
+    let router = ferry_console::router(app.clone()).merge(api);
     let services = app.start_services();
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())

@@ -68,11 +68,13 @@ fn migrator(dialect: Dialect) -> Migrator {
             1 => "0001_tenancy_and_instances.sql",
             2 => "0002_flows.sql",
             3 => "0003_proxies.sql",
+            4 => "0004_console_sessions.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
             2 => "0002_flows.sql",
             3 => "0003_proxies.sql",
+            4 => "0004_console_sessions.sql",
         ),
     };
     Migrator::with_migrations(migrations)

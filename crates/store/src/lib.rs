@@ -4,6 +4,7 @@
 //! [`ferry_model::Secret`]s and never see ciphertext. It depends only on `ferry-model`; nothing in
 //! it knows HTTP, OAuth or connectors.
 
+mod console_sessions;
 mod database;
 mod error;
 mod executions;
@@ -15,6 +16,7 @@ mod proxies;
 mod secret_box;
 mod tenancy;
 
+pub use console_sessions::ConsoleSessionRecord;
 pub use database::{Dialect, Store, StoreOptions};
 pub use error::StoreError;
 pub use executions::{

@@ -20,7 +20,7 @@ const ATTACHMENT_NAME: &str = "browser-report.pdf";
 
 /// The browser tests' folder, when node, its packages and Chromium are all there; otherwise
 /// skips (outside CI) or fails (in CI) naming what is missing.
-fn browser_tools() -> Option<PathBuf> {
+pub(crate) fn browser_tools() -> Option<PathBuf> {
     let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../browser");
     let chromium =
         std::env::var("FERRY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
@@ -54,7 +54,7 @@ fn browser_tools() -> Option<PathBuf> {
 }
 
 /// Runs one browser scenario to completion; answers what it printed after `RESULT `.
-async fn run_scenario(folder: &Path, script: &str, env: &[(&str, String)]) -> Value {
+pub(crate) async fn run_scenario(folder: &Path, script: &str, env: &[(&str, String)]) -> Value {
     let started = Instant::now();
     let mut command = tokio::process::Command::new("node");
     command

@@ -9,6 +9,7 @@ mod api_docs;
 mod bad_input;
 mod browser_docs;
 mod cli;
+mod console;
 mod durability;
 mod emulator_cli;
 mod flows;

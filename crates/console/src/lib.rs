@@ -1,0 +1,46 @@
+//! ferry-console: the web console, server-rendered HTML for people. It owns the console's pages
+//! and forms (askama templates checked at compile time), its session cookie and CSRF checks, and
+//! the charts it draws as SVG; every asset comes from the binary. It depends on `ferry-app` for
+//! everything a page does and on the model and store crates for the types it shows. Pages work
+//! without JavaScript.
+
+mod chart;
+mod pages;
+mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+use ferry_app::App;
+
+/// What every console handler can reach.
+#[derive(Clone)]
+pub(crate) struct ConsoleState {
+    pub app: App,
+}
+
+/// Every console route, under `/console`.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/console", get(pages::home))
+        .route("/console/", get(pages::home))
+        .route(
+            "/console/sign-in",
+            get(session::sign_in_page).post(session::sign_in),
+        )
+        .route("/console/sign-out", post(session::sign_out))
+        .route("/console/assets/console.css", get(pages::stylesheet))
+        .route(
+            "/console/proxies",
+            get(pages::proxies).post(pages::publish_proxy),
+        )
+        .route("/console/proxies/{id}", get(pages::proxy))
+        .route("/console/proxies/{id}/publish", post(pages::publish_again))
+        .route("/console/proxies/{id}/unpublish", post(pages::unpublish))
+        .route("/console/proxies/{id}/keys", post(pages::create_key))
+        .route(
+            "/console/proxies/{id}/keys/{key}/revoke",
+            post(pages::revoke_key),
+        )
+        .route("/console/proxies/{id}/calls.csv", get(pages::calls_csv))
+        .with_state(ConsoleState { app })
+}

@@ -1,0 +1,206 @@
+//! The web console: signing in (session cookie, CSRF), and the API proxy pages clicked through
+//! in a real browser (`browser/console-proxies.mjs`).
+
+use crate::browser_docs::{browser_tools, run_scenario};
+use crate::support::Sandbox;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const ADMIN: &str = "admin@ferry.local";
+
+fn password(sandbox: &Sandbox) -> String {
+    sandbox.config["console_password"]
+        .as_str()
+        .expect("the sandbox file has the console password")
+        .to_owned()
+}
+
+/// Signs in with a form post; answers the session cookie (`name=value`).
+async fn sign_in(sandbox: &Sandbox, password: &str) -> Option<String> {
+    let answer = sandbox
+        .http
+        .post(format!("{}/console/sign-in", sandbox.ferry()))
+        .form(&[("email", ADMIN), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = answer
+        .headers()
+        .get("set-cookie")?
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    Some(cookie.split(';').next().unwrap().to_owned())
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn signing_in_takes_the_password_and_forms_take_the_sessions_csrf_token() {
+    let sandbox = Sandbox::start().await;
+    let closed = sandbox
+        .http
+        .get(format!("{}/console/proxies", sandbox.ferry()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(closed.headers()["location"], "/console/sign-in");
+
+    assert!(sign_in(&sandbox, "a wrong password!").await.is_none());
+    let cookie = sign_in(&sandbox, &password(&sandbox)).await.unwrap();
+    let page = sandbox
+        .http
+        .get(format!("{}/console/proxies", sandbox.ferry()))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(ADMIN), "the page says who is signed in");
+    let csrf = csrf_of(&html);
+
+    let instance = sandbox
+        .connect_gmail("Console mail", &sandbox.account(0))
+        .await;
+    let publish = |token: String| {
+        sandbox
+            .http
+            .post(format!("{}/console/proxies", sandbox.ferry()))
+            .header("Cookie", &cookie)
+            .form(&[
+                ("csrf", token.as_str()),
+                ("name", "From a form"),
+                ("base_path", "form-mail"),
+                ("instance_id", &instance["id"].to_string()),
+                ("operations", ""),
+                ("cors_origins", ""),
+                ("rate_requests", "5"),
+                ("rate_seconds", "1"),
+                ("daily_quota", ""),
+            ])
+            .send()
+    };
+    // Without the session's token (a form from another site), nothing is published.
+    let forged = publish("forged".into()).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let proxies = sandbox.api(Method::GET, "/proxies", None).await;
+    assert_eq!(proxies.body, Value::Array(vec![]));
+    let published = publish(csrf.clone()).await.unwrap();
+    assert_eq!(published.status(), StatusCode::SEE_OTHER);
+    let proxies = sandbox.api(Method::GET, "/proxies", None).await;
+    assert_eq!(proxies.body[0]["basePath"], "form-mail");
+    assert_eq!(proxies.body[0]["rateLimit"]["requests"], 5);
+
+    // Signed out, the cookie opens nothing.
+    let out = sandbox
+        .http
+        .post(format!("{}/console/sign-out", sandbox.ferry()))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = sandbox
+        .http
+        .get(format!("{}/console/proxies", sandbox.ferry()))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_person_publishes_a_proxy_and_manages_its_keys_in_a_real_browser() {
+    let Some(folder) = browser_tools() else {
+        return;
+    };
+    let sandbox = Sandbox::start().await;
+    sandbox
+        .connect_gmail("Console mail", &sandbox.account(0))
+        .await;
+    let result = run_scenario(
+        &folder,
+        "console-proxies.mjs",
+        &[
+            ("FERRY_URL", sandbox.ferry()),
+            ("FERRY_CONSOLE_EMAIL", ADMIN.to_owned()),
+            ("FERRY_CONSOLE_PASSWORD", password(&sandbox)),
+            ("FERRY_INSTANCE_NAME", "Console mail".to_owned()),
+        ],
+    )
+    .await;
+    // What the clicks did is what the API shows.
+    let proxy = sandbox
+        .api(Method::GET, &format!("/proxies/{}", result["proxy"]), None)
+        .await;
+    assert_eq!(proxy.status, StatusCode::OK, "{}", proxy.text);
+    assert_eq!(proxy.body["basePath"], "console-mail");
+    assert_eq!(
+        proxy.body["operations"],
+        serde_json::json!(["listMessages", "getMessage"])
+    );
+    assert_eq!(proxy.body["rateLimit"]["requests"], 100);
+    let keys = sandbox
+        .api(
+            Method::GET,
+            &format!("/proxies/{}/keys", result["proxy"]),
+            None,
+        )
+        .await;
+    assert_eq!(keys.body[0]["name"], "mobile app");
+    assert_eq!(keys.body[0]["status"], "revoked");
+    assert!(!keys.text.contains(result["key"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn an_operator_sets_a_console_password_from_standard_input() {
+    use std::io::Write;
+    let sandbox = Sandbox::start().await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["admin", "set-password", "--email", ADMIN, "--data-dir"])
+        .arg(sandbox.dir.path())
+        .env("FERRY_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a fresh console password\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("is set"));
+    assert!(
+        sign_in(&sandbox, &password(&sandbox)).await.is_none(),
+        "the old one is gone"
+    );
+    assert!(
+        sign_in(&sandbox, "a fresh console password")
+            .await
+            .is_some()
+    );
+
+    let (ok, _, stderr) = sandbox.ferry_command(&[
+        "admin",
+        "set-password",
+        "--email",
+        "nobody@example.com",
+        "--data-dir",
+        sandbox.dir.path().to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("password"), "{stderr}");
+}
