@@ -18,12 +18,15 @@ pub(crate) struct CallbackQuery {
     error_description: Option<String>,
 }
 
-fn page(status: StatusCode, title: &str, body_html: &str, close: bool) -> Response {
-    let script = if close {
+/// `close`: the instance that is now authorized; its tab tells the page that opened it (the
+/// console goes on to the instance) and closes itself.
+fn page(status: StatusCode, title: &str, body_html: &str, close: Option<i64>) -> Response {
+    let script = match close {
         // Only a tab opened by a script may close itself; otherwise the text tells the user.
-        "<script>if (window.opener) { try { window.opener.postMessage({ferry: 'oauth-complete'}, '*'); } catch (e) {} } setTimeout(function () { window.close(); }, 800);</script>"
-    } else {
-        ""
+        Some(instance) => format!(
+            "<script>if (window.opener) {{ try {{ window.opener.postMessage({{ferry: 'oauth-complete', instanceId: {instance}}}, '*'); }} catch (e) {{}} }} setTimeout(function () {{ window.close(); }}, 800);</script>"
+        ),
+        None => String::new(),
     };
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -64,7 +67,7 @@ pub(crate) async fn oauth_callback(
                     encode_text(&view.instance.name),
                     view.instance.id
                 ),
-                true,
+                Some(view.instance.id.0),
             )
         }
         Ok(CallbackOutcome::Declined {
@@ -82,7 +85,7 @@ pub(crate) async fn oauth_callback(
                     .unwrap_or_default(),
                 encode_text(&instance.instance.name)
             ),
-            false,
+            None,
         ),
         Err(error) => {
             let error = ApiError::from(error);
@@ -95,7 +98,7 @@ pub(crate) async fn oauth_callback(
                 error.status,
                 "Authorization failed",
                 &format!("<p>{}</p>{provider}", encode_text(&error.message)),
-                false,
+                None,
             )
         }
     }

@@ -5,6 +5,7 @@
 //! without JavaScript.
 
 mod chart;
+mod instances;
 mod pages;
 mod session;
 
@@ -29,6 +30,25 @@ pub fn router(app: App) -> Router {
         )
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
+        .route("/console/assets/console.js", get(pages::script))
+        .route("/console/connectors", get(instances::connectors))
+        .route("/console/connectors/{key}", get(instances::connector))
+        .route(
+            "/console/connectors/{key}/instances",
+            post(instances::authenticate),
+        )
+        .route("/console/instances", get(instances::instances))
+        .route("/console/instances/{id}", get(instances::instance))
+        .route(
+            "/console/instances/{id}/reauthenticate",
+            post(instances::reauthenticate),
+        )
+        .route("/console/instances/{id}/enable", post(instances::enable))
+        .route("/console/instances/{id}/disable", post(instances::disable))
+        .route(
+            "/console/instances/{id}/delete",
+            get(instances::confirm_delete).post(instances::delete),
+        )
         .route(
             "/console/proxies",
             get(pages::proxies).post(pages::publish_proxy),

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 const STYLESHEET: &str = include_str!("console.css");
+const SCRIPT: &str = include_str!("console.js");
 
 /// The person a page is rendered for (the layout's header).
 pub(crate) struct SignedIn {
@@ -67,6 +68,9 @@ fn field_label(field: &str) -> String {
         "rateLimit" => "Rate limit",
         "dailyQuota" => "Daily quota",
         "name" => "Name",
+        "oauth.api.key" => "OAuth API Key",
+        "oauth.api.secret" => "OAuth API Secret",
+        "element" => "Connector",
         "scopes" => "Methods it may call",
         "password" => "Password",
         "email" => "Email",
@@ -79,7 +83,7 @@ fn field_label(field: &str) -> String {
     }
 }
 
-fn list(text: &str) -> Vec<String> {
+pub(crate) fn list(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
@@ -95,7 +99,7 @@ fn rate_text(limit: &RateLimit) -> String {
     }
 }
 
-fn date_text(epoch_ms: i64) -> String {
+pub(crate) fn date_text(epoch_ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(epoch_ms)
         .unwrap_or_default()
         .format("%Y-%m-%d %H:%M UTC")
@@ -104,9 +108,18 @@ fn date_text(epoch_ms: i64) -> String {
 
 pub(crate) async fn home(person: Result<Person, Response>) -> Response {
     match person {
-        Ok(_) => Redirect::to("/console/proxies").into_response(),
+        Ok(_) => Redirect::to("/console/instances").into_response(),
         Err(to_sign_in) => to_sign_in,
     }
+}
+
+pub(crate) async fn script() -> Response {
+    let mut response = SCRIPT.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    response
 }
 
 pub(crate) async fn stylesheet() -> Response {
@@ -235,7 +248,7 @@ async fn proxies_page(
     Ok(render(&page))
 }
 
-fn failed(error: &AppError) -> Response {
+pub(crate) fn failed(error: &AppError) -> Response {
     let status = match error {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

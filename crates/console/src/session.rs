@@ -3,7 +3,7 @@
 use crate::ConsoleState;
 use crate::pages::{SignedIn, render};
 use askama::Template;
-use axum::extract::{Form, FromRequestParts, State};
+use axum::extract::{Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -76,12 +76,40 @@ impl FromRequestParts<ConsoleState> for Person {
         parts: &mut Parts,
         state: &ConsoleState,
     ) -> Result<Self, Self::Rejection> {
-        let to_sign_in = || Redirect::to("/console/sign-in").into_response();
+        let wanted = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/console");
+        let to_sign_in = || {
+            let next: String = url_encoded(wanted);
+            Redirect::to(&format!("/console/sign-in?next={next}")).into_response()
+        };
         let token = session_token(&parts.headers).ok_or_else(to_sign_in)?;
         match state.app.console_session(&token).await {
             Ok(session) => Ok(Person { session, token }),
             Err(_) => Err(to_sign_in()),
         }
+    }
+}
+
+fn url_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go after signing in: a console page, never another site.
+fn console_page(next: &str) -> &str {
+    if next.starts_with("/console") && !next.starts_with("/console/sign-") && !next.contains("//") {
+        next
+    } else {
+        "/console"
     }
 }
 
@@ -91,13 +119,21 @@ struct SignInPage {
     signed_in: Option<SignedIn>,
     problem: Option<String>,
     email: String,
+    next: String,
 }
 
-pub(crate) async fn sign_in_page() -> Response {
+#[derive(Deserialize)]
+pub(crate) struct NextPage {
+    #[serde(default)]
+    next: String,
+}
+
+pub(crate) async fn sign_in_page(Query(query): Query<NextPage>) -> Response {
     render(&SignInPage {
         signed_in: None,
         problem: None,
         email: String::new(),
+        next: console_page(&query.next).to_owned(),
     })
 }
 
@@ -107,6 +143,8 @@ pub(crate) struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub(crate) async fn sign_in(
@@ -116,7 +154,7 @@ pub(crate) async fn sign_in(
     match state.app.sign_in(&form.email, &form.password).await {
         Ok((token, _)) => {
             let secure = state.app.config().public_url.starts_with("https://");
-            let mut response = Redirect::to("/console/proxies").into_response();
+            let mut response = Redirect::to(console_page(&form.next)).into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
                 cookie(token.expose(), 12 * 3600, secure),
@@ -129,6 +167,7 @@ pub(crate) async fn sign_in(
             signed_in: None,
             problem: Some(crate::pages::in_words(&error)),
             email: form.email,
+            next: console_page(&form.next).to_owned(),
         }),
     }
 }
@@ -160,6 +199,15 @@ pub(crate) async fn sign_out(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signing_in_returns_only_to_console_pages() {
+        assert_eq!(console_page("/console/proxies/3"), "/console/proxies/3");
+        assert_eq!(console_page("https://evil.example/console"), "/console");
+        assert_eq!(console_page("/console//evil.example"), "/console");
+        assert_eq!(console_page("/console/sign-in"), "/console");
+        assert_eq!(url_encoded("/console/x?q=a b"), "/console/x%3Fq%3Da%20b");
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

@@ -52,7 +52,10 @@ async fn signing_in_takes_the_password_and_forms_take_the_sessions_csrf_token() 
         .await
         .unwrap();
     assert_eq!(closed.status(), StatusCode::SEE_OTHER);
-    assert_eq!(closed.headers()["location"], "/console/sign-in");
+    assert_eq!(
+        closed.headers()["location"],
+        "/console/sign-in?next=/console/proxies"
+    );
 
     assert!(sign_in(&sandbox, "a wrong password!").await.is_none());
     let cookie = sign_in(&sandbox, &password(&sandbox)).await.unwrap();
@@ -203,4 +206,40 @@ async fn an_operator_sets_a_console_password_from_standard_input() {
         sandbox.dir.path().to_str().unwrap(),
     ]);
     assert!(!ok && stderr.contains("password"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_seed_walkthrough_authenticates_gmail_in_the_console_of_a_real_browser() {
+    let Some(folder) = browser_tools() else {
+        return;
+    };
+    let sandbox = Sandbox::start().await;
+    let result = run_scenario(
+        &folder,
+        "console-seed.mjs",
+        &[
+            ("FERRY_URL", sandbox.ferry()),
+            ("FERRY_CONSOLE_EMAIL", ADMIN.to_owned()),
+            ("FERRY_CONSOLE_PASSWORD", password(&sandbox)),
+            ("FERRY_CLIENT_ID", sandbox.client_id()),
+            ("FERRY_CLIENT_SECRET", sandbox.client_secret()),
+            ("FERRY_ACCOUNT", sandbox.account(0)),
+        ],
+    )
+    .await;
+    // The instance the clicks created was authorized by the emulator for that account, and the
+    // delete at the end removed it.
+    let token_requests = sandbox.token_requests().await;
+    assert_eq!(
+        token_requests["authorization_code"], 1,
+        "the consent ended in one code exchange: {token_requests}"
+    );
+    let gone = sandbox
+        .api(
+            Method::GET,
+            &format!("/instances/{}", result["instance"]),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
 }

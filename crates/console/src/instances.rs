@@ -1,0 +1,445 @@
+//! The connector catalog and connector instances: authenticate (the provider's consent in a tab
+//! of its own), see an instance's state, re-authenticate, disable, enable, delete.
+
+use crate::ConsoleState;
+use crate::pages::{SignedIn, date_text, failed, in_words, list, render};
+use crate::session::{CsrfForm, Person};
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use ferry_app::{AppError, InstanceInput, InstanceView};
+use ferry_model::InstanceId;
+use ferry_model::instance::AuthorizationState;
+use ferry_store::InstanceFilter;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+struct ConnectorCard {
+    key: String,
+    name: String,
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "connectors.html")]
+struct ConnectorsPage {
+    signed_in: Option<SignedIn>,
+    problem: Option<String>,
+    query: String,
+    connectors: Vec<ConnectorCard>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+pub(crate) async fn connectors(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Query(search): Query<Search>,
+) -> Response {
+    let needle = search.q.trim().to_lowercase();
+    let mut connectors: Vec<ConnectorCard> = state
+        .app
+        .catalog()
+        .connectors()
+        .filter(|c| {
+            needle.is_empty()
+                || c.def.name.to_lowercase().contains(&needle)
+                || c.def.key.contains(&needle)
+                || c.def.description.to_lowercase().contains(&needle)
+        })
+        .map(|c| ConnectorCard {
+            key: c.def.key.clone(),
+            name: c.def.name.clone(),
+            description: c.def.description.trim().to_owned(),
+        })
+        .collect();
+    connectors.sort_by(|a, b| a.name.cmp(&b.name));
+    render(&ConnectorsPage {
+        signed_in: Some(person.signed_in()),
+        problem: None,
+        query: search.q,
+        connectors,
+    })
+}
+
+/// What the Authenticate form held, to show it again next to its problem (never the secret).
+#[derive(Deserialize, Default)]
+pub(crate) struct AuthenticateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    api_key: String,
+    #[serde(default)]
+    api_secret: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    tags: String,
+}
+
+impl AuthenticateForm {
+    fn has_optional(&self) -> bool {
+        !(self.api_key.is_empty() && self.scope.is_empty() && self.tags.is_empty())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "connector.html")]
+struct ConnectorPage {
+    signed_in: Option<SignedIn>,
+    problem: Option<String>,
+    csrf: String,
+    key: String,
+    name: String,
+    description: String,
+    form: AuthenticateForm,
+}
+
+fn connector_page(
+    state: &ConsoleState,
+    person: &Person,
+    key: &str,
+    form: AuthenticateForm,
+    problem: Option<String>,
+) -> Response {
+    let Some(connector) = state.app.catalog().get(key) else {
+        return failed(&AppError::NotFound(format!(
+            "there is no connector {key:?}"
+        )));
+    };
+    render(&ConnectorPage {
+        signed_in: Some(person.signed_in()),
+        problem,
+        csrf: person.session.csrf_token.clone(),
+        key: connector.def.key.clone(),
+        name: connector.def.name.clone(),
+        description: connector.def.description.trim().to_owned(),
+        form,
+    })
+}
+
+pub(crate) async fn connector(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(key): Path<String>,
+) -> Response {
+    connector_page(&state, &person, &key, AuthenticateForm::default(), None)
+}
+
+/// Creates the pending instance and sends this tab (the consent tab) to the provider.
+pub(crate) async fn authenticate(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(key): Path<String>,
+    Form(form): Form<AuthenticateForm>,
+) -> Response {
+    if let Err(refused) = person.check_form(&form.csrf) {
+        return refused.into_response();
+    }
+    let mut configuration = BTreeMap::new();
+    for (field, value) in [
+        ("oauth.api.key", &form.api_key),
+        ("oauth.api.secret", &form.api_secret),
+        ("oauth.scope", &form.scope),
+    ] {
+        if !value.trim().is_empty() {
+            configuration.insert(field.to_owned(), value.trim().to_owned());
+        }
+    }
+    let tags = list(&form.tags);
+    let input = InstanceInput {
+        connector: Some(key.clone()),
+        name: Some(form.name.trim().to_owned()),
+        tags: (!tags.is_empty()).then_some(tags),
+        configuration,
+        code: None,
+        external_authentication: None,
+    };
+    match state
+        .app
+        .start_hosted_authorization(&person.session.principal, input)
+        .await
+    {
+        Ok(started) => Redirect::to(&started.oauth_url).into_response(),
+        Err(error) => {
+            let problem = in_words(&error);
+            connector_page(&state, &person, &key, form, Some(problem))
+        }
+    }
+}
+
+struct InstanceRow {
+    id: i64,
+    name: String,
+    connector: String,
+    account: String,
+    state: String,
+    tags: String,
+}
+
+fn state_in_words(view: &InstanceView) -> (String, &'static str) {
+    let instance = &view.instance;
+    if instance.disabled {
+        return (
+            "Disabled: calls are refused until it is enabled".into(),
+            "off",
+        );
+    }
+    match instance.state {
+        AuthorizationState::Active => ("Active".into(), "active"),
+        AuthorizationState::Pending => ("Waiting for the provider's consent".into(), "warning"),
+        AuthorizationState::NeedsReauthentication => (
+            format!(
+                "Needs re-authentication: the provider rejected its grant ({})",
+                instance.state_reason.as_deref().unwrap_or("revoked")
+            ),
+            "warning",
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "instances.html")]
+struct InstancesPage {
+    signed_in: Option<SignedIn>,
+    problem: Option<String>,
+    instances: Vec<InstanceRow>,
+}
+
+pub(crate) async fn instances(State(state): State<ConsoleState>, person: Person) -> Response {
+    let views = match state
+        .app
+        .list_instances(&person.session.principal, &InstanceFilter::default())
+        .await
+    {
+        Ok(views) => views,
+        Err(error) => return failed(&error),
+    };
+    render(&InstancesPage {
+        signed_in: Some(person.signed_in()),
+        problem: None,
+        instances: views
+            .iter()
+            .map(|view| InstanceRow {
+                id: view.instance.id.0,
+                name: view.instance.name.clone(),
+                connector: view.connector.def.name.clone(),
+                account: view.instance.account.clone().unwrap_or_default(),
+                state: state_in_words(view).0,
+                tags: view.instance.tags.join(", "),
+            })
+            .collect(),
+    })
+}
+
+struct InstanceFacts {
+    id: i64,
+    name: String,
+    connector: String,
+    account: String,
+    tags: String,
+    created: String,
+    state: String,
+    state_class: &'static str,
+    disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "instance.html")]
+struct InstancePage {
+    signed_in: Option<SignedIn>,
+    problem: Option<String>,
+    csrf: String,
+    instance: InstanceFacts,
+    configuration: Vec<(String, String)>,
+}
+
+fn instance_id(text: &str) -> Result<InstanceId, AppError> {
+    text.parse()
+        .map_err(|_| AppError::NotFound(format!("there is no instance {text:?}")))
+}
+
+async fn instance_page(
+    state: &ConsoleState,
+    person: &Person,
+    id: &str,
+    problem: Option<String>,
+) -> Result<Response, AppError> {
+    let view = state
+        .app
+        .get_instance(&person.session.principal, instance_id(id)?)
+        .await?;
+    let (state_text, state_class) = state_in_words(&view);
+    let instance = &view.instance;
+    Ok(render(&InstancePage {
+        signed_in: Some(person.signed_in()),
+        problem,
+        csrf: person.session.csrf_token.clone(),
+        configuration: view.masked_configuration().into_iter().collect(),
+        instance: InstanceFacts {
+            id: instance.id.0,
+            name: instance.name.clone(),
+            connector: view.connector.def.name.clone(),
+            account: instance
+                .account
+                .clone()
+                .unwrap_or_else(|| "not known yet".into()),
+            tags: if instance.tags.is_empty() {
+                "none".into()
+            } else {
+                instance.tags.join(", ")
+            },
+            created: date_text(instance.created_at_ms),
+            state: state_text,
+            state_class,
+            disabled: instance.disabled,
+        },
+    }))
+}
+
+pub(crate) async fn instance(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+) -> Response {
+    instance_page(&state, &person, &id, None)
+        .await
+        .unwrap_or_else(|error| failed(&error))
+}
+
+/// A new consent for the instance, in the consent tab.
+pub(crate) async fn reauthenticate(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(refused) = person.check_form(&form.csrf) {
+        return refused.into_response();
+    }
+    let started = match instance_id(&id) {
+        Ok(id) => {
+            state
+                .app
+                .start_reauthorization(&person.session.principal, id)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match started {
+        Ok(started) => Redirect::to(&started.oauth_url).into_response(),
+        Err(error) => {
+            let problem = in_words(&error);
+            instance_page(&state, &person, &id, Some(problem))
+                .await
+                .unwrap_or_else(|error| failed(&error))
+        }
+    }
+}
+
+async fn set_enabled(
+    state: &ConsoleState,
+    person: &Person,
+    id: &str,
+    csrf: &str,
+    enabled: bool,
+) -> Response {
+    if let Err(refused) = person.check_form(csrf) {
+        return refused.into_response();
+    }
+    let changed = match instance_id(id) {
+        Ok(id) => {
+            state
+                .app
+                .set_instance_enabled(&person.session.principal, id, enabled)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match changed {
+        Ok(view) => {
+            Redirect::to(&format!("/console/instances/{}", view.instance.id)).into_response()
+        }
+        Err(error) => failed(&error),
+    }
+}
+
+pub(crate) async fn enable(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    set_enabled(&state, &person, &id, &form.csrf, true).await
+}
+
+pub(crate) async fn disable(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    set_enabled(&state, &person, &id, &form.csrf, false).await
+}
+
+#[derive(Template)]
+#[template(path = "delete_instance.html")]
+struct DeletePage {
+    signed_in: Option<SignedIn>,
+    problem: Option<String>,
+    csrf: String,
+    id: i64,
+    name: String,
+}
+
+/// Deleting asks first, on a page of its own.
+pub(crate) async fn confirm_delete(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+) -> Response {
+    let view = match instance_id(&id) {
+        Ok(id) => state.app.get_instance(&person.session.principal, id).await,
+        Err(error) => Err(error),
+    };
+    match view {
+        Ok(view) => render(&DeletePage {
+            signed_in: Some(person.signed_in()),
+            problem: None,
+            csrf: person.session.csrf_token.clone(),
+            id: view.instance.id.0,
+            name: view.instance.name.clone(),
+        }),
+        Err(error) => failed(&error),
+    }
+}
+
+pub(crate) async fn delete(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(refused) = person.check_form(&form.csrf) {
+        return refused.into_response();
+    }
+    let deleted = match instance_id(&id) {
+        Ok(id) => {
+            state
+                .app
+                .delete_instance(&person.session.principal, id)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match deleted {
+        Ok(()) => Redirect::to("/console/instances").into_response(),
+        Err(error) => failed(&error),
+    }
+}
