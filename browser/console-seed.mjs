@@ -77,10 +77,27 @@ await scenario("console-seed", async (browser) => {
   await page.getByRole("heading", { name: "My Gmail" }).waitFor();
   assert.ok((await page.getByRole("cell", { name: "********" }).count()) >= 1, "the client secret is masked");
   assert.ok(!(await page.content()).includes(clientSecret), "the client secret is never shown");
-  const docs = page.getByRole("link", { name: "Open the API docs of My Gmail" });
-  assert.equal(await docs.getAttribute("href"), `/docs/instances/${instance}`);
   await browser.screenshot("instance");
   browser.step("instance active");
+
+  // "Test in the API docs": Try it out is ready, with no secret to enter.
+  await page.getByRole("link", { name: "Open the API docs of My Gmail" }).click();
+  const operation = page.locator("#operations-messages-listMessages");
+  await operation.locator(".opblock-summary-control").click();
+  await operation.getByRole("button", { name: "Try it out" }).click();
+  await operation.getByRole("button", { name: "Execute" }).click();
+  const status = operation.locator(".live-responses-table .response .response-col_status");
+  await status.waitFor();
+  const listed = operation.locator(".live-responses-table .response-col_description pre").first();
+  await listed.waitFor();
+  const answered = (await status.innerText()).trim();
+  assert.equal(answered, "200", `GET /messages from the console's docs: ${answered} ${await listed.innerText()}`);
+  const messages = JSON.parse(await listed.innerText());
+  assert.ok(Array.isArray(messages) && messages.length > 0);
+  await browser.screenshot("api-docs", operation, ".responses-table:not(.live-responses-table) { display: none; }");
+  browser.step("tried the API from the docs");
+  await page.getByRole("link", { name: "← My Gmail" }).click();
+  await page.locator("#instance-state").filter({ hasText: "Active" }).waitFor();
 
   // Disable, enable.
   await page.getByRole("button", { name: "Disable" }).click();

@@ -6,6 +6,7 @@
 //! and connectors crates for the types it shows; only this crate knows status codes.
 
 mod callback_page;
+mod console_hub;
 pub mod docs;
 mod docs_page;
 mod elements;

@@ -3,8 +3,8 @@
 //! registers both, so the OpenAPI document and the router cannot disagree.
 
 use crate::{
-    ApiError, ApiState, callback_page, docs_page, elements, formula_instances, formulas, hub,
-    instances, openapi, proxies, proxy_gateway, request_id,
+    ApiError, ApiState, callback_page, console_hub, docs_page, elements, formula_instances,
+    formulas, hub, instances, openapi, proxies, proxy_gateway, request_id,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -202,6 +202,7 @@ pub fn router(app: App) -> Router {
         .layer(cors)
         // Proxies answer browsers by their own CORS origins, not the platform's.
         .merge(proxy_gateway::routes())
+        .merge(console_hub::routes())
         .fallback(fallback_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_id::assign))

@@ -9,6 +9,20 @@ use argon2::{Argon2, PasswordHash};
 use ferry_model::Secret;
 use std::sync::Arc;
 
+/// The name of the console's session cookie (the HTTP edges read and set it).
+pub const SESSION_COOKIE: &str = "ferry_session";
+
+/// The value of the session cookie in a `Cookie` header's text, if there is one.
+pub fn session_cookie<'a>(cookies: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    cookies
+        .into_iter()
+        .flat_map(|header| header.split(';'))
+        .find_map(|cookie| {
+            let (name, value) = cookie.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
 /// How long a console session lasts.
 const SESSION_MS: i64 = 12 * 3_600_000;
 const MIN_PASSWORD_CHARS: usize = 12;

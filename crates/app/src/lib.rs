@@ -29,7 +29,7 @@ mod tenancy;
 mod triggers;
 
 pub use clock::{Clock, SystemClock};
-pub use console_sign_in::ConsoleSession;
+pub use console_sign_in::{ConsoleSession, SESSION_COOKIE, session_cookie};
 pub use error::AppError;
 pub use executions::{ExecutionPage, ExecutionQuery};
 pub use executor::ExecutionOutcome;

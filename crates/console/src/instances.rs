@@ -443,3 +443,57 @@ pub(crate) async fn delete(
         Err(error) => failed(&error),
     }
 }
+
+#[derive(Template)]
+#[template(path = "instance_docs.html")]
+struct InstanceDocsPage {
+    id: i64,
+    name: String,
+    csrf: String,
+}
+
+/// The instance's API docs with "Try it out" ready: calls go through the console's session.
+pub(crate) async fn instance_docs(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+) -> Response {
+    let view = match instance_id(&id) {
+        Ok(id) => state.app.get_instance(&person.session.principal, id).await,
+        Err(error) => Err(error),
+    };
+    match view {
+        Ok(view) => render(&InstanceDocsPage {
+            id: view.instance.id.0,
+            name: view.instance.name.clone(),
+            csrf: person.session.csrf_token.clone(),
+        }),
+        Err(error) => failed(&error),
+    }
+}
+
+/// The instance's OpenAPI document, served at the console's hub path.
+pub(crate) async fn instance_document(
+    State(state): State<ConsoleState>,
+    person: Person,
+    Path(id): Path<String>,
+) -> Response {
+    let view = match instance_id(&id) {
+        Ok(id) => state.app.get_instance(&person.session.principal, id).await,
+        Err(error) => Err(error),
+    };
+    match view {
+        Ok(view) => axum::Json(ferry_connectors::connector_openapi(
+            &view.connector.def,
+            &ferry_connectors::DocsTarget {
+                server_url: format!("/console/instances/{}/api", view.instance.id),
+                instance: Some(ferry_connectors::DocumentedInstance {
+                    id: view.instance.id.0,
+                    name: view.instance.name.clone(),
+                }),
+            },
+        ))
+        .into_response(),
+        Err(error) => failed(&error),
+    }
+}

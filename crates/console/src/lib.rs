@@ -40,6 +40,18 @@ pub fn router(app: App) -> Router {
         .route("/console/instances", get(instances::instances))
         .route("/console/instances/{id}", get(instances::instance))
         .route(
+            "/console/instances/{id}/docs",
+            get(instances::instance_docs),
+        )
+        .route(
+            "/console/instances/{id}/docs.json",
+            get(instances::instance_document),
+        )
+        .route(
+            "/console/assets/instance-docs.js",
+            get(pages::instance_docs_script),
+        )
+        .route(
             "/console/instances/{id}/reauthenticate",
             post(instances::reauthenticate),
         )

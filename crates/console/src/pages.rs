@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 const STYLESHEET: &str = include_str!("console.css");
 const SCRIPT: &str = include_str!("console.js");
+const INSTANCE_DOCS_SCRIPT: &str = include_str!("instance-docs.js");
 
 /// The person a page is rendered for (the layout's header).
 pub(crate) struct SignedIn {
@@ -113,8 +114,16 @@ pub(crate) async fn home(person: Result<Person, Response>) -> Response {
     }
 }
 
+pub(crate) async fn instance_docs_script() -> Response {
+    javascript(INSTANCE_DOCS_SCRIPT)
+}
+
 pub(crate) async fn script() -> Response {
-    let mut response = SCRIPT.into_response();
+    javascript(SCRIPT)
+}
+
+fn javascript(source: &'static str) -> Response {
+    let mut response = source.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/javascript; charset=utf-8"),

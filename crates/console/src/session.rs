@@ -10,18 +10,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use ferry_app::ConsoleSession;
 use serde::Deserialize;
 
-const COOKIE: &str = "ferry_session";
+use ferry_app::SESSION_COOKIE as COOKIE;
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .find_map(|cookie| {
-            let (name, value) = cookie.trim().split_once('=')?;
-            (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
-        })
+    ferry_app::session_cookie(
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok()),
+    )
 }
 
 fn cookie(token: &str, max_age_secs: i64, secure: bool) -> HeaderValue {

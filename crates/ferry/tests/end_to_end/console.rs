@@ -243,3 +243,74 @@ async fn the_seed_walkthrough_authenticates_gmail_in_the_console_of_a_real_brows
         .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
 }
+
+#[tokio::test]
+async fn the_consoles_hub_path_needs_the_session_and_its_csrf_token() {
+    let sandbox = Sandbox::start().await;
+    let instance = sandbox
+        .connect_gmail("Console hub", &sandbox.account(0))
+        .await;
+    let cookie = sign_in(&sandbox, &password(&sandbox)).await.unwrap();
+    let page = sandbox
+        .http
+        .get(format!(
+            "{}/console/instances/{}/docs",
+            sandbox.ferry(),
+            instance["id"]
+        ))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("data-csrf=\"").unwrap() + 11;
+    let csrf = &page[start..start + page[start..].find('"').unwrap()];
+    let url = format!(
+        "{}/console/instances/{}/api/messages",
+        sandbox.ferry(),
+        instance["id"]
+    );
+    let call = |cookie: Option<&str>, csrf: Option<&str>| {
+        let mut request = sandbox.http.get(&url);
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        if let Some(csrf) = csrf {
+            request = request.header("X-CSRF-Token", csrf);
+        }
+        request.send()
+    };
+    assert_eq!(
+        call(None, Some(csrf)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(Some(&cookie), None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let listed = call(Some(&cookie), Some(csrf)).await.unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    let messages: Value = listed.json().await.unwrap();
+    assert!(!messages.as_array().unwrap().is_empty());
+    // The document sends "Try it out" there.
+    let document: Value = sandbox
+        .http
+        .get(format!(
+            "{}/console/instances/{}/docs.json",
+            sandbox.ferry(),
+            instance["id"]
+        ))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        document["servers"][0]["url"],
+        format!("/console/instances/{}/api", instance["id"])
+    );
+}
