@@ -14,6 +14,23 @@
       }
     });
   });
+  // Lists that update themselves: their rows are fetched again every two seconds while the tab
+  // is visible.
+  var live = document.querySelector("[data-live]");
+  if (live) {
+    setInterval(function () {
+      if (document.hidden) return;
+      fetch(live.getAttribute("data-live"), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) { if (html !== null && html !== live.innerHTML) live.innerHTML = html; })
+        .catch(function () {});
+    }, 2000);
+  }
+  // A page about something still running reloads until it has ended.
+  var refresh = document.querySelector("[data-refresh]");
+  if (refresh) {
+    setTimeout(function () { window.location.reload(); }, Number(refresh.getAttribute("data-refresh")));
+  }
   window.addEventListener("message", function (event) {
     var data = event.data || {};
     if (data.ferry === "oauth-complete" && typeof data.instanceId === "number") {

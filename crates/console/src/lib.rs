@@ -5,6 +5,7 @@
 //! without JavaScript.
 
 mod chart;
+mod executions;
 mod instances;
 mod pages;
 mod session;
@@ -31,6 +32,11 @@ pub fn router(app: App) -> Router {
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/assets/console.js", get(pages::script))
+        .route("/console/executions", get(executions::executions))
+        .route("/console/executions/rows", get(executions::rows))
+        .route("/console/executions/{id}", get(executions::execution))
+        .route("/console/executions/{id}/retry", post(executions::retry))
+        .route("/console/executions/{id}/cancel", post(executions::cancel))
         .route("/console/connectors", get(instances::connectors))
         .route("/console/connectors/{key}", get(instances::connector))
         .route(

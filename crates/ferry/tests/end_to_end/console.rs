@@ -314,3 +314,61 @@ async fn the_consoles_hub_path_needs_the_session_and_its_csrf_token() {
         format!("/console/instances/{}/api", instance["id"])
     );
 }
+
+#[tokio::test]
+async fn executions_are_listed_read_retried_and_cancelled_in_a_real_browser() {
+    use serde_json::json;
+    let Some(folder) = browser_tools() else {
+        return;
+    };
+    let sandbox = Sandbox::start().await;
+    let check = sandbox
+        .create_flow(json!({
+            "name": "Check the customer",
+            "triggers": [{"type": "manual", "onSuccess": ["check"]}],
+            "steps": [{"name": "check", "type": "script", "properties": {"body":
+                "console.log('checking', trigger.args.fail);\nif (trigger.args.fail) { throw new Error('the customer has no email address'); }\ndone({ok: true});"}}]
+        }))
+        .await;
+    let slow = sandbox
+        .create_flow(json!({
+            "name": "Take your time",
+            "triggers": [{"type": "manual", "onSuccess": ["wait"]}],
+            "steps": [{"name": "wait", "type": "script", "properties": {"body":
+                "const end = Date.now() + 4000; while (Date.now() < end) {} done({waited: true});"}}]
+        }))
+        .await;
+    let check_instance = sandbox.create_flow_instance(check, json!({})).await;
+    let slow_instance = sandbox.create_flow_instance(slow, json!({})).await;
+    let check_id = check_instance["id"].as_i64().unwrap();
+    let ok = sandbox
+        .start_execution(check_id, json!({"fail": false}))
+        .await;
+    let failed = sandbox
+        .start_execution(check_id, json!({"fail": true}))
+        .await;
+    sandbox.finished_execution(ok).await;
+    assert_eq!(sandbox.finished_execution(failed).await["status"], "failed");
+    let result = run_scenario(
+        &folder,
+        "console-executions.mjs",
+        &[
+            ("FERRY_URL", sandbox.ferry()),
+            ("FERRY_CONSOLE_EMAIL", ADMIN.to_owned()),
+            ("FERRY_CONSOLE_PASSWORD", password(&sandbox)),
+            ("FERRY_AUTHORIZATION", sandbox.auth()),
+            ("FERRY_CHECK_INSTANCE", check_id.to_string()),
+            ("FERRY_SLOW_INSTANCE", slow_instance["id"].to_string()),
+            ("FERRY_FAILED_EXECUTION", failed.to_string()),
+        ],
+    )
+    .await;
+    let retried = sandbox
+        .finished_execution(result["retried"].as_i64().unwrap())
+        .await;
+    assert_eq!(retried["attempt"], 2, "{retried}");
+    let cancelled = sandbox
+        .finished_execution(result["cancelled"].as_i64().unwrap())
+        .await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+}
