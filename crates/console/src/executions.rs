@@ -73,7 +73,14 @@ async fn flow_instance_names(
 ) -> Result<BTreeMap<i64, String>, AppError> {
     Ok(state
         .app
-        .list_flow_instances(principal, &FlowInstanceFilter::default(), None)
+        .list_flow_instances(
+            principal,
+            &FlowInstanceFilter {
+                include_inactive: true,
+                ..FlowInstanceFilter::default()
+            },
+            None,
+        )
         .await?
         .into_iter()
         .map(|view| {

@@ -6,6 +6,8 @@
 
 mod chart;
 mod executions;
+mod flows;
+mod graph;
 mod instances;
 mod pages;
 mod session;
@@ -32,6 +34,19 @@ pub fn router(app: App) -> Router {
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/assets/console.css", get(pages::stylesheet))
         .route("/console/assets/console.js", get(pages::script))
+        .route("/console/flows", get(flows::flows).post(flows::create_flow))
+        .route(
+            "/console/flows/{id}",
+            get(flows::flow).post(flows::save_flow),
+        )
+        .route(
+            "/console/flows/{id}/instances",
+            post(flows::create_instance),
+        )
+        .route(
+            "/console/flows/{id}/instances/{instance}/run",
+            post(flows::run),
+        )
         .route("/console/executions", get(executions::executions))
         .route("/console/executions/rows", get(executions::rows))
         .route("/console/executions/{id}", get(executions::execution))

@@ -69,6 +69,7 @@ fn field_label(field: &str) -> String {
         "rateLimit" => "Rate limit",
         "dailyQuota" => "Daily quota",
         "name" => "Name",
+        "args" => "Trigger arguments",
         "oauth.api.key" => "OAuth API Key",
         "oauth.api.secret" => "OAuth API Secret",
         "element" => "Connector",

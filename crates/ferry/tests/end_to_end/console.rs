@@ -372,3 +372,35 @@ async fn executions_are_listed_read_retried_and_cancelled_in_a_real_browser() {
         .await;
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
 }
+
+#[tokio::test]
+async fn the_seed_flow_is_made_from_its_template_and_run_in_a_real_browser() {
+    let Some(folder) = browser_tools() else {
+        return;
+    };
+    let sandbox = Sandbox::start().await;
+    sandbox
+        .connect_gmail("Ada's mail", &sandbox.account(0))
+        .await;
+    let grace = sandbox.account(1);
+    let before = sandbox.mailbox(&grace).await.len();
+    let result = run_scenario(
+        &folder,
+        "console-flows.mjs",
+        &[
+            ("FERRY_URL", sandbox.ferry()),
+            ("FERRY_CONSOLE_EMAIL", ADMIN.to_owned()),
+            ("FERRY_CONSOLE_PASSWORD", password(&sandbox)),
+            ("FERRY_INSTANCE_NAME", "Ada's mail".to_owned()),
+            ("FERRY_MAIL_TO", grace.clone()),
+        ],
+    )
+    .await;
+    let execution = sandbox
+        .finished_execution(result["execution"].as_i64().unwrap())
+        .await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    // The mail the seed's flow sends arrived.
+    let mailbox = sandbox.mailbox(&grace).await;
+    assert_eq!(mailbox.len(), before + 1, "one new mail for {grace}");
+}
