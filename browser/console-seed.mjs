@@ -1,13 +1,18 @@
-// The seed walkthrough in the web console, click by click: sign in, find Gmail in the catalog,
-// Authenticate with the optional OAuth fields, consent at the provider (the emulator's screens)
-// in the tab the console opens — which closes itself — and land on the authenticated instance
-// with its "Test in the API docs" tile; then disable, enable, and delete it after confirming.
+// The whole seed walkthrough in the web console, click by click: sign in, find Gmail in the
+// catalog, Authenticate with the optional OAuth fields, consent at the provider (the emulator's
+// screens) in the tab the console opens — which closes itself — and land on the authenticated
+// instance; list the mail from "Test in the API docs"; make the seed's flow from its template
+// (meeting a save-time error at its step on the way), bind the instance, Run it and see it
+// succeed; re-authenticate after the provider revokes the grant; disable, enable, and delete the
+// instance after confirming.
 //
 // Environment (set by crates/ferry/tests/end_to_end/console.rs):
 //   FERRY_URL, FERRY_CONSOLE_EMAIL, FERRY_CONSOLE_PASSWORD
+//   FERRY_EMULATOR_URL                    the Google emulator (its control API revokes grants)
 //   FERRY_CLIENT_ID, FERRY_CLIENT_SECRET  the OAuth client registered at the emulator
 //   FERRY_ACCOUNT                         the Google account chosen on the consent screen
-// Prints `RESULT {"instance": ID}` when every step worked.
+//   FERRY_MAIL_TO                         who the seed's flow mails
+// Prints `RESULT {"instance": ID, "flow": ID, "execution": ID}` when every step worked.
 
 import assert from "node:assert/strict";
 import { scenario, required } from "./launch.mjs";
@@ -18,6 +23,8 @@ const password = required("FERRY_CONSOLE_PASSWORD");
 const clientId = required("FERRY_CLIENT_ID");
 const clientSecret = required("FERRY_CLIENT_SECRET");
 const account = required("FERRY_ACCOUNT");
+const emulator = required("FERRY_EMULATOR_URL");
+const to = required("FERRY_MAIL_TO");
 
 /** Clicks through the provider's screens: the account, then continue/allow on each. */
 async function consent(tab) {
@@ -99,6 +106,69 @@ await scenario("console-seed", async (browser) => {
   await page.getByRole("link", { name: "← My Gmail" }).click();
   await page.locator("#instance-state").filter({ hasText: "Active" }).waitFor();
 
+  // The seed's flow, from its template.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows" }).click();
+  await page.getByLabel("Start from").selectOption("send-email-with-gmail");
+  await page.getByRole("button", { name: "Use this start" }).click();
+  await page.getByRole("button", { name: "Create the flow" }).click();
+  await page.getByRole("heading", { name: "Send an email with Gmail" }).waitFor();
+  const flow = Number(new URL(page.url()).pathname.split("/").pop());
+  const graph = page.locator("svg.flow-graph");
+  await graph.locator('[data-step="sendEmailToCustomer"]').waitFor();
+  assert.equal(await graph.locator('line[data-edge="prepareSendEmailToCustomer onSuccess sendEmailToCustomer"]').count(), 1);
+  await browser.screenshot("flow-editor");
+
+  // A save-time error: shown at the step it concerns, in the graph and in words; nothing saved.
+  const editor = page.getByLabel("Flow JSON", { exact: true });
+  const saved = await editor.inputValue();
+  await editor.fill(saved.replace("done({url: url, form: form});", "done({url: url, form: form);"));
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: "Problems to fix" }).waitFor();
+  await page.getByText(/step "prepareSendEmailToCustomer"/).first().waitFor();
+  await graph.locator('[data-step="prepareSendEmailToCustomer"][data-problem="true"]').waitFor();
+  await browser.screenshot("save-time-error");
+  await page.goto(`${ferry}/console/flows/${flow}`);
+  assert.equal(await editor.inputValue(), saved, "the flow as saved is unchanged");
+  browser.step("flow made");
+
+  // Bound to the instance, and Run.
+  await page.getByLabel("New instance name").fill("mail the customer");
+  const gmail = await page.locator("#var-gmail option", { hasText: "My Gmail (" }).first().getAttribute("value");
+  assert.equal(Number(gmail), instance);
+  await page.getByLabel("Gmail (gmail)").selectOption(gmail);
+  await page.getByRole("button", { name: "Create the instance" }).click();
+  const tile = page.getByRole("region", { name: "Flow instance mail the customer" });
+  await tile.getByLabel("Trigger arguments (JSON)").fill(JSON.stringify({ to }));
+  await tile.getByRole("button", { name: "Run mail the customer" }).click();
+  await page.waitForURL(/\/console\/executions\/\d+$/);
+  const execution = Number(new URL(page.url()).pathname.split("/").pop());
+  await page.locator("#execution-status").filter({ hasText: "Succeeded" }).waitFor({ timeout: 20000 });
+  await page.getByRole("heading", { name: /sendEmailToCustomer/ }).waitFor();
+  await browser.screenshot("flow-run");
+  browser.step("flow run");
+
+  // The provider revokes the grant: the next run fails and says why, the instance page asks for
+  // a new consent, and Re-authenticate brings the instance back.
+  const revoked = await page.request.post(`${emulator}/_emulator/accounts/${encodeURIComponent(account)}/revoke`);
+  assert.ok(revoked.ok(), await revoked.text());
+  await page.goto(`${ferry}/console/flows/${flow}`);
+  await tile.getByLabel("Trigger arguments (JSON)").fill(JSON.stringify({ to }));
+  await tile.getByRole("button", { name: "Run mail the customer" }).click();
+  await page.locator("#execution-status").filter({ hasText: "Failed" }).waitFor({ timeout: 20000 });
+  await page.getByRole("alert").filter({ hasText: /re-authenticated/ }).waitFor();
+  await browser.screenshot("run-after-revocation");
+  await page.goto(`${ferry}/console/instances/${instance}`);
+  await page.locator("#instance-state").filter({ hasText: "Needs re-authentication" }).waitFor();
+  await browser.screenshot("needs-reauthentication");
+  const reopened = page.context().waitForEvent("page");
+  await page.getByRole("button", { name: "Re-authenticate" }).click();
+  const consentTab = await reopened;
+  await consent(consentTab);
+  await consentTab.waitForEvent("close", { timeout: 15000 });
+  await page.waitForURL(`${ferry}/console/instances/${instance}`);
+  await page.locator("#instance-state").filter({ hasText: "Active" }).waitFor();
+  browser.step("re-authenticated");
+
   // Disable, enable.
   await page.getByRole("button", { name: "Disable" }).click();
   await page.locator("#instance-state").filter({ hasText: "Disabled" }).waitFor();
@@ -112,5 +182,5 @@ await scenario("console-seed", async (browser) => {
   await page.getByRole("button", { name: "Delete My Gmail" }).click();
   await page.getByRole("heading", { name: "Instances" }).waitFor();
   assert.equal(await page.getByRole("link", { name: "My Gmail" }).count(), 0);
-  return { instance };
+  return { instance, flow, execution };
 });

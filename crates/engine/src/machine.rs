@@ -538,10 +538,21 @@ async fn run_request(
         }
         let message = match (error, &exchange) {
             (Some(error), _) => error,
-            (None, Some(exchange)) => format!(
-                "the call answered {}, which is not an acceptable status code",
-                exchange.status
-            ),
+            (None, Some(exchange)) => {
+                // The answer's own words, when it has them (ferry's error body, Google's), so
+                // the reason is on the step, not only inside its output.
+                let said = exchange
+                    .body
+                    .get("message")
+                    .or_else(|| exchange.body.pointer("/error/message"))
+                    .and_then(Value::as_str)
+                    .map(|text| format!(": {text}"))
+                    .unwrap_or_default();
+                format!(
+                    "the call answered {}, which is not an acceptable status code{said}",
+                    exchange.status
+                )
+            }
             (None, None) => "the call failed".to_owned(),
         };
         let mut outcome = Outcome::failure(
