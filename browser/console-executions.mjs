@@ -7,7 +7,8 @@
 //   FERRY_CHECK_INSTANCE      the flow instance whose script fails when args.fail is true
 //   FERRY_SLOW_INSTANCE       the flow instance whose script runs for seconds
 //   FERRY_FAILED_EXECUTION    an execution of the first that failed
-// Prints `RESULT {"retried": ID, "cancelled": ID}` when every step worked.
+// Then the dashboard's plots, and Settings: the organization's users and new API secrets.
+// Prints `RESULT {"retried": ID, "cancelled": ID, "userSecret": S, "organizationSecret": S}`.
 
 import assert from "node:assert/strict";
 import { scenario, required } from "./launch.mjs";
@@ -73,5 +74,22 @@ await scenario("console-executions", async (browser) => {
   await page.getByRole("button", { name: "Cancel" }).click();
   await page.locator("#execution-status").filter({ hasText: "Cancelled" }).waitFor();
   await browser.screenshot("cancelled");
-  return { retried, cancelled: slow };
+
+  // The dashboard: executions per minute, failures by flow, proxy calls per key.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboard" }).click();
+  await page.locator("#failures-caption").filter({ hasText: "Check the customer: 2 failures" }).waitFor();
+  assert.match(await page.locator("#executions-caption").innerText(), /^\d+ executions in the last hour: .*2 failed/);
+  assert.equal(await page.locator("#calls-caption").innerText(), "None in this period.");
+  await browser.screenshot("dashboard");
+
+  // Settings: who is here, and new API secrets shown once.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("cell", { name: email }).waitFor();
+  await page.getByRole("button", { name: "Replace my secrets" }).click();
+  const userSecret = (await page.locator("#user-secret").innerText()).trim();
+  const organizationSecret = (await page.locator("#organization-secret").innerText()).trim();
+  assert.ok(userSecret.length > 30 && organizationSecret.length > 30);
+  await page.goto(`${ferry}/console/settings`);
+  assert.equal(await page.locator("#user-secret").count(), 0, "the secrets are shown once");
+  return { retried, cancelled: slow, userSecret, organizationSecret };
 });

@@ -84,6 +84,11 @@ await scenario("console-proxies", async (browser) => {
   await browser.screenshot("usage");
   browser.step("usage shown");
 
+  // The dashboard plots the calls per key too.
+  await page.goto(`${ferry}/console/dashboard`);
+  await page.locator("#calls-caption").filter({ hasText: "mobile app (Mail for the mobile app): 3 calls" }).waitFor();
+  await page.goto(`${ferry}/console/proxies/${proxyId}`);
+
   // Revoked, the key stops working.
   await page.getByRole("button", { name: "Revoke the key of mobile app" }).click();
   await page.getByRole("cell", { name: "revoked" }).waitFor();

@@ -54,7 +54,7 @@ await scenario("console-seed", async (browser) => {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Instances" }).waitFor();
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
   browser.step("signed in");
 
   // The catalog, searched.

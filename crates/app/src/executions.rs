@@ -192,4 +192,41 @@ impl App {
         })
         .await
     }
+
+    /// Executions created in `[from, to)`, by time bucket and status (the dashboard's plot).
+    pub async fn execution_activity(
+        &self,
+        principal: &Principal,
+        from_ms: i64,
+        to_ms: i64,
+        bucket_ms: i64,
+    ) -> Result<Vec<ferry_store::ExecutionCount>, AppError> {
+        Ok(self
+            .inner
+            .store
+            .execution_counts(principal.organization.id, from_ms, to_ms, bucket_ms)
+            .await?)
+    }
+
+    /// Failed executions since `from_ms` per flow (by name), most first.
+    pub async fn failures_by_flow(
+        &self,
+        principal: &Principal,
+        from_ms: i64,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        let failures = self
+            .inner
+            .store
+            .failures_by_flow(principal.organization.id, from_ms)
+            .await?;
+        let mut named = Vec::with_capacity(failures.len());
+        for (flow, count) in failures {
+            let name = match self.get_flow(principal, flow).await {
+                Ok(flow) => flow.def.name,
+                Err(_) => format!("flow {flow} (deleted)"),
+            };
+            named.push((name, count));
+        }
+        Ok(named)
+    }
 }

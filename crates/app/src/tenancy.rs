@@ -224,6 +224,18 @@ impl App {
 
     /// Issues new User and Organization secrets for the user with this email (and its
     /// organization); the old ones stop working at once.
+    /// The users of the caller's organization.
+    pub async fn organization_users(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<ferry_model::tenancy::User>, AppError> {
+        Ok(self
+            .inner
+            .store
+            .list_users(principal.organization.id)
+            .await?)
+    }
+
     pub async fn rotate_secrets(&self, email: &str) -> Result<BootstrapSecrets, AppError> {
         let store = &self.inner.store;
         let user = store

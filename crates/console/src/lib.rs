@@ -9,6 +9,7 @@ mod executions;
 mod flows;
 mod graph;
 mod instances;
+mod overview;
 mod pages;
 mod session;
 
@@ -47,6 +48,9 @@ pub fn router(app: App) -> Router {
             "/console/flows/{id}/instances/{instance}/run",
             post(flows::run),
         )
+        .route("/console/dashboard", get(overview::dashboard))
+        .route("/console/settings", get(overview::settings))
+        .route("/console/settings/secrets", post(overview::replace_secrets))
         .route("/console/executions", get(executions::executions))
         .route("/console/executions/rows", get(executions::rows))
         .route("/console/executions/{id}", get(executions::execution))

@@ -110,7 +110,7 @@ pub(crate) fn date_text(epoch_ms: i64) -> String {
 
 pub(crate) async fn home(person: Result<Person, Response>) -> Response {
     match person {
-        Ok(_) => Redirect::to("/console/instances").into_response(),
+        Ok(_) => Redirect::to("/console/dashboard").into_response(),
         Err(to_sign_in) => to_sign_in,
     }
 }

@@ -4,6 +4,7 @@
 //! [`ferry_model::Secret`]s and never see ciphertext. It depends only on `ferry-model`; nothing in
 //! it knows HTTP, OAuth or connectors.
 
+mod activity;
 mod console_sessions;
 mod database;
 mod error;
@@ -16,6 +17,7 @@ mod proxies;
 mod secret_box;
 mod tenancy;
 
+pub use activity::ExecutionCount;
 pub use console_sessions::ConsoleSessionRecord;
 pub use database::{Dialect, Store, StoreOptions};
 pub use error::StoreError;

@@ -377,12 +377,21 @@ async fn executions_are_listed_read_retried_and_cancelled_in_a_real_browser() {
         ],
     )
     .await;
-    let retried = sandbox
-        .finished_execution(result["retried"].as_i64().unwrap())
-        .await;
-    assert_eq!(retried["attempt"], 2, "{retried}");
+    // Settings replaced the API secrets: the old ones stop working, the new ones work.
+    let old = sandbox.api(Method::GET, "/formulas", None).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "{}", old.text);
+    let auth = format!(
+        "User {}, Organization {}",
+        result["userSecret"].as_str().unwrap(),
+        result["organizationSecret"].as_str().unwrap()
+    );
+    let retried_path = format!("/formulas/instances/executions/{}", result["retried"]);
+    let retried = sandbox.call(Method::GET, &retried_path, None, &auth).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.text);
+    assert_eq!(retried.body["attempt"], 2, "{}", retried.text);
+    let cancelled_path = format!("/formulas/instances/executions/{}", result["cancelled"]);
     let cancelled = sandbox
-        .finished_execution(result["cancelled"].as_i64().unwrap())
+        .call(Method::GET, &cancelled_path, None, &auth)
         .await;
-    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert_eq!(cancelled.body["status"], "cancelled", "{}", cancelled.text);
 }

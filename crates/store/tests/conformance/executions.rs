@@ -700,3 +700,81 @@ async fn the_sqlite_log_is_checkpointed_into_the_database_file() {
     }
     store.close().await;
 }
+
+#[tokio::test]
+async fn execution_figures_count_by_minute_status_and_flow() {
+    let backends = crate::support::backends().await;
+    for b in &backends {
+        let t = crate::support::tenant(&b.store, "figures").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "figures").await;
+        let flow = flow.id;
+        let trigger = serde_json::json!({});
+        for (at, status) in [
+            (60_000, "success"),
+            (61_000, "failed"),
+            (62_000, "failed"),
+            (130_000, "success"),
+        ] {
+            let execution = b
+                .store
+                .insert_execution(&ferry_store::NewExecution {
+                    organization_id: t.organization.id,
+                    flow_id: flow,
+                    flow_instance_id: instance,
+                    trigger_kind: "manual",
+                    trigger: &trigger,
+                    state: &serde_json::Value::Null,
+                    attempt: 1,
+                    parent_execution_id: None,
+                    event_id: None,
+                    object_id: None,
+                    run_after_ms: at,
+                    claimed_by: Some(("w", at + 60_000)),
+                    now_ms: at,
+                })
+                .await
+                .unwrap();
+            let status = ferry_model::execution::ExecutionStatus::parse(status).unwrap();
+            assert!(
+                b.store
+                    .finish_execution(execution.id, "w", status, None, at)
+                    .await
+                    .unwrap()
+            );
+        }
+        let counts = b
+            .store
+            .execution_counts(t.organization.id, 0, 200_000, 60_000)
+            .await
+            .unwrap();
+        let summary: Vec<(i64, &str, i64)> = counts
+            .iter()
+            .map(|c| (c.bucket_start_ms, c.status.as_str(), c.executions))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (60_000, "failed", 2),
+                (60_000, "success", 1),
+                (120_000, "success", 1)
+            ],
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            b.store
+                .failures_by_flow(t.organization.id, 0)
+                .await
+                .unwrap(),
+            vec![(flow, 2)]
+        );
+        assert!(
+            b.store
+                .failures_by_flow(t.organization.id, 70_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    crate::support::finish(backends).await;
+}
