@@ -11,7 +11,7 @@
 // Prints `RESULT {"retried": ID, "cancelled": ID, "userSecret": S, "organizationSecret": S}`.
 
 import assert from "node:assert/strict";
-import { scenario, required } from "./launch.mjs";
+import { assertLabelled, scenario, required } from "./launch.mjs";
 
 const ferry = required("FERRY_URL");
 const email = required("FERRY_CONSOLE_EMAIL");
@@ -37,6 +37,7 @@ await scenario("console-executions", async (browser) => {
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Executions" }).waitFor();
+  await assertLabelled(page, "executions");
   const rows = page.locator("#execution-rows tr");
   assert.equal(await rows.count(), 2, await page.locator("#execution-rows").innerText());
 

@@ -9,7 +9,7 @@
 // Prints `RESULT {"proxy": ID, "key": KEY}` when every step worked.
 
 import assert from "node:assert/strict";
-import { scenario, required } from "./launch.mjs";
+import { assertLabelled, scenario, required } from "./launch.mjs";
 
 const ferry = required("FERRY_URL");
 const email = required("FERRY_CONSOLE_EMAIL");
@@ -30,6 +30,7 @@ await scenario("console-proxies", async (browser) => {
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "API proxies" }).waitFor();
+  await assertLabelled(page, "proxies");
   browser.step("signed in");
 
   // Publish the instance's messages.

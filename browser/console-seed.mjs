@@ -15,7 +15,7 @@
 // Prints `RESULT {"instance": ID, "flow": ID, "execution": ID}` when every step worked.
 
 import assert from "node:assert/strict";
-import { scenario, required } from "./launch.mjs";
+import { assertLabelled, scenario, required } from "./launch.mjs";
 
 const ferry = required("FERRY_URL");
 const email = required("FERRY_CONSOLE_EMAIL");
@@ -50,10 +50,14 @@ async function consent(tab) {
 
 await scenario("console-seed", async (browser) => {
   const { page } = browser;
+  // Signed in with the keyboard alone.
   await page.goto(`${ferry}/console`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await assertLabelled(page, "sign-in");
+  await page.getByLabel("Email").focus();
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
   await page.getByRole("heading", { name: "Dashboard" }).waitFor();
   browser.step("signed in");
 
@@ -63,6 +67,9 @@ await scenario("console-seed", async (browser) => {
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByRole("link", { name: "Gmail" }).click();
   await page.getByRole("heading", { name: "Authenticate" }).waitFor();
+  await page.getByText("Show Optional Fields").click();
+  await assertLabelled(page, "connector page");
+  await page.getByText("Show Optional Fields").click();
   await browser.screenshot("connector");
 
   // Authenticate: a name, the optional OAuth fields, Create Instance → a consent tab.
@@ -84,6 +91,7 @@ await scenario("console-seed", async (browser) => {
   await page.getByRole("heading", { name: "My Gmail" }).waitFor();
   assert.ok((await page.getByRole("cell", { name: "********" }).count()) >= 1, "the client secret is masked");
   assert.ok(!(await page.content()).includes(clientSecret), "the client secret is never shown");
+  await assertLabelled(page, "instance page");
   await browser.screenshot("instance");
   browser.step("instance active");
 
@@ -115,6 +123,7 @@ await scenario("console-seed", async (browser) => {
   const flow = Number(new URL(page.url()).pathname.split("/").pop());
   const graph = page.locator("svg.flow-graph");
   await graph.locator('[data-step="sendEmailToCustomer"]').waitFor();
+  await assertLabelled(page, "flow editor");
   assert.equal(await graph.locator('line[data-edge="prepareSendEmailToCustomer onSuccess sendEmailToCustomer"]').count(), 1);
   await browser.screenshot("flow-editor");
 

@@ -137,3 +137,25 @@ export async function scenario(name, steps) {
   console.log(`${name}: passed in ${Date.now() - started} ms; screenshots in ${browser.artifacts}`);
   console.log(`RESULT ${JSON.stringify(result ?? null)}`);
 }
+
+/**
+ * Fails when a visible form control of the page has no accessible name (no label, no
+ * aria-label, no aria-labelledby), so every field can be found by a screen reader.
+ */
+export async function assertLabelled(page, where) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea, button")]
+      .filter((element) => element.type !== "hidden" && element.offsetParent !== null)
+      .filter((element) => {
+        const labelled = element.labels && element.labels.length > 0;
+        const named = element.getAttribute("aria-label") || element.getAttribute("aria-labelledby");
+        const text = element.tagName === "BUTTON" && element.textContent.trim().length > 0;
+        return !(labelled || named || text);
+      })
+      .map((element) => element.outerHTML.slice(0, 120)),
+  );
+  if (unlabelled.length > 0) {
+    throw new Error(`${where}: form controls without a label:\n  ${unlabelled.join("\n  ")}`);
+  }
+}
+
