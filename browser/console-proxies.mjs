@@ -62,6 +62,11 @@ await scenario("console-proxies", async (browser) => {
   const key = (await page.locator("#new-key").innerText()).trim();
   assert.match(key, /^fpk_/);
   await browser.screenshot("new-key");
+  // Reloading shows it no more and creates no other key.
+  await page.reload();
+  await page.getByRole("heading", { name: "API keys" }).waitFor();
+  assert.equal(await page.locator("#new-key").count(), 0);
+  assert.equal(await page.getByRole("table", { name: "Keys of this proxy" }).locator("tbody tr").count(), 1);
   browser.step("key created");
 
   // Three calls with it, from the application's side (not this browser).

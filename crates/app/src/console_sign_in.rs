@@ -148,6 +148,24 @@ impl App {
         })
     }
 
+    /// Keeps a secret for the session's next page (the page a form redirects to), sealed.
+    pub async fn remember_console_notice(&self, token: &str, notice: &str) -> Result<(), AppError> {
+        self.inner
+            .store
+            .set_console_notice(&secret_hash(token), &Secret::new(notice))
+            .await?;
+        Ok(())
+    }
+
+    /// The session's notice, once.
+    pub async fn take_console_notice(&self, token: &str) -> Result<Option<Secret>, AppError> {
+        Ok(self
+            .inner
+            .store
+            .take_console_notice(&secret_hash(token))
+            .await?)
+    }
+
     pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
         self.inner
             .store

@@ -9,6 +9,7 @@ mod executions;
 mod flows;
 mod graph;
 mod instances;
+mod notice;
 mod overview;
 mod pages;
 mod session;

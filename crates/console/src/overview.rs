@@ -8,7 +8,7 @@ use crate::session::{CsrfForm, Person};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use ferry_app::AppError;
 use ferry_store::{UsageGroup, UsageQuery};
 use std::collections::BTreeMap;
@@ -144,12 +144,22 @@ async fn settings_page(
 }
 
 pub(crate) async fn settings(State(state): State<ConsoleState>, person: Person) -> Response {
-    settings_page(&state, &person, None)
+    let new_secrets = crate::notice::take(&state, &person, |notice| {
+        matches!(notice, crate::notice::Notice::NewSecrets { .. })
+    })
+    .await
+    .and_then(|notice| match notice {
+        crate::notice::Notice::NewSecrets { user, organization } => {
+            Some(NewSecrets { user, organization })
+        }
+        crate::notice::Notice::NewKey { .. } => None,
+    });
+    settings_page(&state, &person, new_secrets)
         .await
         .unwrap_or_else(|error| failed(&error))
 }
 
-/// New User and Organization secrets, shown on the page that answers this form only.
+/// New User and Organization secrets, shown once on the page this form redirects to.
 pub(crate) async fn replace_secrets(
     State(state): State<ConsoleState>,
     person: Person,
@@ -160,16 +170,14 @@ pub(crate) async fn replace_secrets(
     }
     let email = person.session.principal.user.email.clone();
     match state.app.rotate_secrets(&email).await {
-        Ok(secrets) => settings_page(
-            &state,
-            &person,
-            Some(NewSecrets {
+        Ok(secrets) => {
+            let notice = crate::notice::Notice::NewSecrets {
                 user: secrets.user_secret.expose().to_owned(),
                 organization: secrets.organization_secret.expose().to_owned(),
-            }),
-        )
-        .await
-        .unwrap_or_else(|error| failed(&error)),
+            };
+            crate::notice::remember(&state, &person, &notice).await;
+            Redirect::to("/console/settings").into_response()
+        }
         Err(error) => failed(&error),
     }
 }

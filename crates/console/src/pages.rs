@@ -506,11 +506,31 @@ pub(crate) async fn proxy(
     person: Person,
     Path(id): Path<String>,
 ) -> Response {
-    let shown = match proxy_id(&id) {
-        Ok(id) => proxy_page(&state, &person, id, None, None).await,
-        Err(error) => Err(error),
+    let id = match proxy_id(&id) {
+        Ok(id) => id,
+        Err(error) => return failed(&error),
     };
-    shown.unwrap_or_else(|error| failed(&error))
+    let new_key = crate::notice::take(
+        &state,
+        &person,
+        |notice| matches!(notice, crate::notice::Notice::NewKey { proxy, .. } if *proxy == id.0),
+    )
+    .await
+    .and_then(|notice| match notice {
+        crate::notice::Notice::NewKey { name, secret, .. } => Some(NewKey { name, secret }),
+        crate::notice::Notice::NewSecrets { .. } => None,
+    });
+    let showing_secret = new_key.is_some();
+    let mut response = proxy_page(&state, &person, id, new_key, None)
+        .await
+        .unwrap_or_else(|error| failed(&error));
+    if showing_secret {
+        // The page holds a secret: no cache may keep it.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 async fn set_published(
@@ -573,7 +593,7 @@ pub(crate) struct KeyForm {
     methods: String,
 }
 
-/// The new key is shown on the page that answers this form, and never again.
+/// The new key is shown once, on the page this form redirects to.
 pub(crate) async fn create_key(
     State(state): State<ConsoleState>,
     person: Person,
@@ -599,26 +619,24 @@ pub(crate) async fn create_key(
         },
         ..KeyInput::default()
     };
-    let shown = match state
+    match state
         .app
         .create_proxy_key(&person.session.principal, id, input)
         .await
     {
         Ok(issued) => {
-            let new_key = NewKey {
+            let notice = crate::notice::Notice::NewKey {
+                proxy: id.0,
                 name: issued.key.name.clone(),
                 secret: issued.secret.expose().to_owned(),
             };
-            proxy_page(&state, &person, id, Some(new_key), None).await
+            crate::notice::remember(&state, &person, &notice).await;
+            Redirect::to(&format!("/console/proxies/{id}")).into_response()
         }
-        Err(error) => proxy_page(&state, &person, id, None, Some(in_words(&error))).await,
-    };
-    let mut response = shown.unwrap_or_else(|error| failed(&error));
-    // The page holds a secret: no cache may keep it.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+        Err(error) => proxy_page(&state, &person, id, None, Some(in_words(&error)))
+            .await
+            .unwrap_or_else(|error| failed(&error)),
+    }
 }
 
 pub(crate) async fn revoke_key(

@@ -2,7 +2,9 @@
 //! browsers, kept by the hash of their token.
 
 use crate::{Store, StoreResult};
-use ferry_model::UserId;
+use ferry_model::{Secret, UserId};
+
+const SEAL_NOTICE: &str = "console_sessions.notice";
 use sqlx::Row;
 
 /// A live session: whose it is and the CSRF token its forms carry.
@@ -98,5 +100,40 @@ impl Store {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+
+    /// Keeps `notice` (sealed) for the session's next page; it replaces any notice not yet shown.
+    pub async fn set_console_notice(&self, token_hash: &str, notice: &Secret) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE console_sessions SET notice_sealed = $1 WHERE token_hash = $2")
+                .bind(self.sealer.seal_str(SEAL_NOTICE, notice.expose()))
+                .bind(token_hash)
+                .execute(&self.writer)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The session's notice, if there is one; it is gone once taken.
+    pub async fn take_console_notice(&self, token_hash: &str) -> StoreResult<Option<Secret>> {
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(
+            "SELECT notice_sealed FROM console_sessions WHERE token_hash = $1 AND notice_sealed IS NOT NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        sqlx::query("UPDATE console_sessions SET notice_sealed = NULL WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let sealed: Vec<u8> = row.try_get("notice_sealed")?;
+        Ok(Some(Secret::new(
+            self.sealer.open_string(SEAL_NOTICE, &sealed)?,
+        )))
     }
 }

@@ -69,12 +69,14 @@ fn migrator(dialect: Dialect) -> Migrator {
             2 => "0002_flows.sql",
             3 => "0003_proxies.sql",
             4 => "0004_console_sessions.sql",
+            5 => "0005_console_notices.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
             2 => "0002_flows.sql",
             3 => "0003_proxies.sql",
             4 => "0004_console_sessions.sql",
+            5 => "0005_console_notices.sql",
         ),
     };
     Migrator::with_migrations(migrations)

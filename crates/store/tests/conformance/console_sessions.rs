@@ -77,6 +77,34 @@ async fn a_session_lives_until_it_expires_or_is_deleted() {
                 .unwrap()
                 .is_none()
         );
+        // A notice is shown once, and sealed at rest.
+        assert!(
+            b.store
+                .take_console_notice("hash-2")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            b.store
+                .set_console_notice("hash-2", &ferry_model::Secret::new("fpk_shown_once"))
+                .await
+                .unwrap()
+        );
+        let taken = b
+            .store
+            .take_console_notice("hash-2")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.expose(), "fpk_shown_once", "{}", b.name);
+        assert!(
+            b.store
+                .take_console_notice("hash-2")
+                .await
+                .unwrap()
+                .is_none()
+        );
         b.store.delete_console_session("hash-2").await.unwrap();
         assert!(
             b.store
