@@ -68,6 +68,7 @@ impl App {
         let mut tasks = Vec::new();
         if self.inner.flows.config.run_workers {
             tasks.push(tokio::spawn(self.clone().work_queue(watching.clone())));
+            tasks.push(tokio::spawn(self.clone().listen_for_work(watching.clone())));
             tasks.push(tokio::spawn(self.clone().renew_leases(watching.clone())));
             tasks.push(tokio::spawn(self.clone().run_schedules(watching.clone())));
             tasks.push(tokio::spawn(self.clone().poll_events(watching.clone())));
@@ -130,6 +131,38 @@ impl App {
                     tracing::debug!(execution_id = %outcome.execution_id, status = outcome.status.as_str(), "execution ended");
                     drop(permit);
                 });
+            }
+        }
+    }
+
+    /// On PostgreSQL, wakes this process's queue workers when another process queues work;
+    /// a lost connection is made again (the workers poll meanwhile).
+    async fn listen_for_work(self, mut stop: watch::Receiver<bool>) {
+        while !stopping(&stop) {
+            let mut listener = match self.inner.store.queue_listener().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot listen for queue wake-ups; polling meanwhile");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                        _ = stop.changed() => return,
+                    }
+                }
+            };
+            // Work queued before the listener was in place woke nobody: look once now.
+            self.queue_woken();
+            loop {
+                tokio::select! {
+                    woken = listener.next() => match woken {
+                        Ok(()) => self.queue_woken(),
+                        Err(error) => {
+                            tracing::warn!(error = %error, "the queue wake-up connection dropped; listening again");
+                            break;
+                        }
+                    },
+                    _ = stop.changed() => return,
+                }
             }
         }
     }
@@ -439,8 +472,7 @@ impl App {
             .await?
             && !news.is_empty()
         {
-            self.inner.flows.queued.notify_waiters();
-            self.inner.flows.queued.notify_one();
+            self.wake_queue_everywhere().await;
         }
         Ok(news.len())
     }

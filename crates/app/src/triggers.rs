@@ -80,14 +80,22 @@ impl App {
         &self.inner.install_id
     }
 
-    fn queue_woken(&self) {
+    pub(crate) fn queue_woken(&self) {
         self.inner.flows.queued.notify_waiters();
         self.inner.flows.queued.notify_one();
     }
 
+    /// Wakes this process's queue workers, and those of every process sharing PostgreSQL.
+    pub(crate) async fn wake_queue_everywhere(&self) {
+        self.queue_woken();
+        if let Err(error) = self.inner.store.notify_queue().await {
+            tracing::warn!(error = %error, "could not wake other processes; they find the work at their next poll");
+        }
+    }
+
     pub(crate) async fn enqueue(&self, new: &NewExecution<'_>) -> Result<Execution, AppError> {
         let execution = self.inner.store.insert_execution(new).await?;
-        self.queue_woken();
+        self.wake_queue_everywhere().await;
         Ok(execution)
     }
 

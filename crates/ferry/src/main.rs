@@ -37,6 +37,9 @@ struct Cli {
 enum Command {
     /// Serve the API against the configured provider endpoints (the real Google ones by default).
     Serve(settings::ServeArgs),
+    /// Run executions, schedules and event polls from a shared PostgreSQL database, serving
+    /// nothing (scale out with any number of these beside `ferry serve`).
+    Worker(settings::WorkerArgs),
     /// Serve ferry and a local Google emulator with demo accounts and an OAuth client: no Google
     /// account, no network.
     Sandbox(sandbox::SandboxArgs),
@@ -87,6 +90,7 @@ fn main() -> std::process::ExitCode {
     let result: Result<(), CliError> = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => server::serve(args).await,
+            Command::Worker(args) => server::work(args).await,
             Command::Sandbox(args) => sandbox::run(args).await,
             Command::Emulator(command) => emulator_cli::run(command).await,
             Command::Admin(command) => admin::run(command).await,

@@ -54,7 +54,11 @@ pub async fn build_paced_app(
         storage.ensure_data_dir()?;
     }
     let key = storage.master_key()?;
-    let store = Store::connect(&storage.database_url(), &key, StoreOptions::default()).await?;
+    let options = StoreOptions {
+        schema: storage.database_schema.clone(),
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(&storage.database_url(), &key, options).await?;
     let egress = Egress::new(EgressConfig::default())?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -167,4 +171,27 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         started.elapsed().as_millis()
     );
     run_http(listener, app).await
+}
+
+/// `ferry worker`: the background services alone, until SIGTERM or Ctrl-C; then running
+/// executions finish or go back to the queue.
+pub async fn work(args: crate::settings::WorkerArgs) -> Result<(), CliError> {
+    let flows = args.flows.config()?;
+    if !flows.run_workers {
+        return Err(CliError::Config(
+            "a worker with --workers 0 would do nothing; give it at least 1".into(),
+        ));
+    }
+    let app = build_app(
+        &args.storage,
+        "http://127.0.0.1",
+        &rewrites(&args.endpoint_rewrites)?,
+        flows,
+    )
+    .await?;
+    let services = app.start_services();
+    println!("ferry worker ready");
+    shutdown_signal().await;
+    services.shutdown(Duration::from_secs(10)).await;
+    Ok(())
 }

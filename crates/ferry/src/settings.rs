@@ -16,9 +16,30 @@ pub struct StorageArgs {
     /// `sqlite://PATH` or `postgres://…`; default: SQLite in the data directory.
     #[arg(long, env = "FERRY_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL: the schema ferry keeps its tables in (created if missing; default: the
+    /// connection's own search path).
+    #[arg(long, env = "FERRY_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
     /// 32 bytes as 64 hex digits or base64; default: `master.key` in the data directory (created).
     #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+}
+
+/// `ferry worker`: runs executions, schedules and event polls from the shared database, and
+/// serves nothing.
+#[derive(Args, Debug, Clone)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub flows: FlowArgs,
+    /// `FROM=TO` origin rewrites, as `ferry serve` takes them (point a provider elsewhere).
+    #[arg(
+        long = "endpoint-rewrite",
+        env = "FERRY_ENDPOINT_REWRITES",
+        value_delimiter = ','
+    )]
+    pub endpoint_rewrites: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -175,6 +196,10 @@ pub struct FlowArgs {
     /// Memory limit of one script step, in MiB.
     #[arg(long, env = "FERRY_SCRIPT_MEMORY_MIB", default_value_t = 64)]
     pub script_memory_mib: usize,
+    /// Seconds between looks at the queue when nothing woke this process (on PostgreSQL, other
+    /// processes wake it when they queue work).
+    #[arg(long, env = "FERRY_QUEUE_POLL_SECONDS", default_value_t = 0.5)]
+    pub queue_poll_seconds: f64,
 }
 
 impl FlowArgs {
@@ -197,6 +222,7 @@ impl FlowArgs {
                 .map(|s| seconds(s, "--event-poll-seconds"))
                 .transpose()?,
             retry_base: seconds(self.retry_base_seconds, "--retry-base-seconds")?,
+            poll_interval: seconds(self.queue_poll_seconds, "--queue-poll-seconds")?,
             lease: seconds(self.lease_seconds, "--lease-seconds")?,
             retention: seconds(
                 self.execution_retention_days * 86_400.0,
@@ -207,7 +233,6 @@ impl FlowArgs {
                 memory_bytes: self.script_memory_mib.max(1) * 1024 * 1024,
                 ..defaults.script_limits.clone()
             },
-            ..defaults
         })
     }
 }

@@ -46,6 +46,9 @@ pub struct Store {
     pub(crate) journal: Option<crate::journal::Journal>,
     pub(crate) dialect: Dialect,
     pub(crate) sealer: SecretBox,
+    /// PostgreSQL: where a listening connection goes, and the schema (for the wake-up channel).
+    pub(crate) postgres_url: Option<String>,
+    pub(crate) schema: Option<String>,
 }
 
 macro_rules! embedded_migrations {
@@ -103,6 +106,7 @@ impl Store {
         };
         let in_memory = url.contains(":memory:");
         let schema = options.schema.clone();
+        let kept_schema = schema.clone();
         if let (Dialect::Postgres, Some(schema)) = (dialect, &schema) {
             validate_schema_name(schema)?;
             let bootstrap = AnyPoolOptions::new()
@@ -173,6 +177,8 @@ impl Store {
             journal,
             dialect,
             sealer: SecretBox::new(key),
+            postgres_url: (dialect == Dialect::Postgres).then(|| url.clone()),
+            schema: kept_schema,
         })
     }
 

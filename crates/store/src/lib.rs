@@ -14,6 +14,7 @@ mod instances;
 mod journal;
 mod oauth_authorizations;
 mod proxies;
+mod queue_wakeups;
 mod secret_box;
 mod tenancy;
 
@@ -31,6 +32,7 @@ pub use proxies::{
     BucketState, NewProxy, NewProxyKey, TokenOutcome, TokenRequest, UsageGroup, UsageQuery,
     UsageRow,
 };
+pub use queue_wakeups::QueueListener;
 pub use secret_box::{MasterKey, SecretBox};
 pub use tenancy::{NewUser, UserWithOrganization};
 

@@ -20,4 +20,5 @@ mod gmail_suite;
 mod instances;
 mod proxies;
 mod refresh;
+mod scale_out;
 mod seed;

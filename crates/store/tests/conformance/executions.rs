@@ -778,3 +778,26 @@ async fn execution_figures_count_by_minute_status_and_flow() {
     }
     crate::support::finish(backends).await;
 }
+
+#[tokio::test]
+async fn queued_work_wakes_listeners_in_other_processes_on_postgres() {
+    let backends = crate::support::backends().await;
+    for b in &backends {
+        let other = b.second_process().await;
+        match other.queue_listener().await.unwrap() {
+            None => {
+                assert_eq!(b.name, "sqlite", "only SQLite goes without a listener");
+                b.store.notify_queue().await.unwrap();
+            }
+            Some(mut listener) => {
+                b.store.notify_queue().await.unwrap();
+                tokio::time::timeout(std::time::Duration::from_secs(10), listener.next())
+                    .await
+                    .expect("the wake-up arrives")
+                    .unwrap();
+            }
+        }
+        other.close().await;
+    }
+    crate::support::finish(backends).await;
+}

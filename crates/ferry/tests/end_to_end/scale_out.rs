@@ -1,0 +1,200 @@
+//! Several ferry processes on one PostgreSQL database: `ferry serve` takes the calls, `ferry
+//! worker` runs the executions, and PostgreSQL's NOTIFY wakes the worker when work is queued.
+//! Runs when `FERRY_TEST_DATABASE_URL` is set (CI sets it), in a schema of its own.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn a_worker_process_runs_what_the_serving_process_queues() {
+    let Ok(database) = std::env::var("FERRY_TEST_DATABASE_URL") else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true needs FERRY_TEST_DATABASE_URL"
+        );
+        eprintln!("scale-out test skipped: FERRY_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!(
+        "ferry_scale_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000
+    );
+    let key = "5a".repeat(32);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let env = |command: &mut Command| {
+        command
+            .env("FERRY_DATABASE_URL", &database)
+            .env("FERRY_DATABASE_SCHEMA", &schema)
+            .env("FERRY_MASTER_KEY", &key)
+            .env("FERRY_DATA_DIR", dir.path())
+            .env("FERRY_LOG", "warn");
+    };
+    // The serving process runs no executions; the worker looks at the queue only every ten
+    // minutes unless something wakes it.
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    serve
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--workers",
+            "0",
+        ])
+        .stdout(Stdio::piped());
+    env(&mut serve);
+    let mut serve = serve.spawn().unwrap();
+    let mut secrets = (String::new(), String::new());
+    for line in BufReader::new(serve.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(user) = line.trim().strip_prefix("User secret:") {
+            secrets.0 = user.trim().to_owned();
+        }
+        if let Some(organization) = line.trim().strip_prefix("Organization secret:") {
+            secrets.1 = organization.trim().to_owned();
+        }
+        if line.starts_with("ferry ready") {
+            break;
+        }
+    }
+    assert!(
+        !secrets.0.is_empty() && !secrets.1.is_empty(),
+        "serve printed the secrets"
+    );
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    worker
+        .args(["worker", "--workers", "4", "--queue-poll-seconds", "600"])
+        .stdout(Stdio::piped());
+    env(&mut worker);
+    let mut worker = worker.spawn().unwrap();
+    let ready = BufReader::new(worker.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ready, "ferry worker ready");
+    let _processes = Processes(vec![serve, worker]);
+
+    let http = reqwest::Client::new();
+    let api = format!("http://127.0.0.1:{port}/elements/api-v2");
+    let auth = format!("User {}, Organization {}", secrets.0, secrets.1);
+    let post = |path: &str, body: Value| {
+        http.post(format!("{api}{path}"))
+            .header("Authorization", &auth)
+            .json(&body)
+            .send()
+    };
+    let flow: Value = post(
+        "/formulas",
+        json!({
+            "name": "Counted",
+            "triggers": [{"type": "manual", "onSuccess": ["count"]}],
+            "steps": [{"name": "count", "type": "script", "properties": {"body": "done({n: trigger.args.n + 1})"}}]
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let instance: Value = post(
+        &format!("/formulas/{}/instances", flow["id"]),
+        json!({"name": "counted", "configuration": {}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    // Twice: the first run also shows the worker is listening (it may have been found by the
+    // worker's look at the queue once its listener was in place); the second can only have been
+    // found through PostgreSQL's NOTIFY, long before the worker's next look of its own.
+    for n in [41, 99] {
+        let started = post(
+            &format!("/formulas/instances/{}/executions", instance["id"]),
+            json!({"n": n}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(started.status(), StatusCode::OK);
+        let started: Value = started.json().await.unwrap();
+        let id = &started[0]["id"];
+        let waited = Instant::now();
+        loop {
+            let execution: Value = http
+                .get(format!("{api}/formulas/instances/executions/{id}"))
+                .header("Authorization", &auth)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if execution["status"] == "success" {
+                break;
+            }
+            assert!(
+                waited.elapsed() < Duration::from_secs(60),
+                "the worker did not run the execution: {execution}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let steps: Value = http
+            .get(format!("{api}/formulas/instances/executions/{id}/steps"))
+            .header("Authorization", &auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let count = steps
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stepName"] == "count")
+            .unwrap();
+        assert_eq!(count["output"], json!({"n": n + 1}));
+    }
+
+    drop(_processes);
+    let dropped = Command::new("psql")
+        .arg(&database)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
+        .output();
+    if let Err(error) = dropped {
+        eprintln!("could not drop the test schema {schema}: {error}");
+    }
+}
