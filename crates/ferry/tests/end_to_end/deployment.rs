@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const CLIENT_ID: &str = "1042-ferry-tests.apps.googleusercontent.com";
 const CLIENT_SECRET: &str = "GOCSPX-deployment-tests";
 const ACCOUNTS: [&str; 2] = ["ada@example.com", "grace@example.com"];
-const GOOGLE: [&str; 4] = [
+pub(crate) const GOOGLE: [&str; 4] = [
     "https://accounts.google.com",
     "https://oauth2.googleapis.com",
     "https://gmail.googleapis.com",

@@ -198,3 +198,159 @@ async fn a_worker_process_runs_what_the_serving_process_queues() {
         eprintln!("could not drop the test schema {schema}: {error}");
     }
 }
+
+#[tokio::test]
+async fn two_processes_refreshing_one_expired_token_ask_google_once() {
+    use crate::support::Sandbox;
+    let Ok(database) = std::env::var("FERRY_TEST_DATABASE_URL") else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true needs FERRY_TEST_DATABASE_URL"
+        );
+        eprintln!("scale-out test skipped: FERRY_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!(
+        "ferry_refresh_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000
+    );
+    let key = "6b".repeat(32);
+    let shared = [
+        "--database-url",
+        database.as_str(),
+        "--database-schema",
+        schema.as_str(),
+        "--master-key",
+        key.as_str(),
+    ];
+    // The emulator and a first `ferry serve`, then a second one on the same database.
+    let sandbox = Sandbox::start_separate(&shared).await;
+    let rewrites = crate::deployment::GOOGLE
+        .iter()
+        .map(|o| format!("{o}={}", sandbox.emulator()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let port = free_port();
+    let second_dir = tempfile::tempdir().unwrap();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    second
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(second_dir.path())
+        .args(["--endpoint-rewrite", &rewrites])
+        .args(shared)
+        .env("FERRY_LOG", "warn")
+        .stdout(Stdio::piped());
+    let mut second = second.spawn().unwrap();
+    for line in BufReader::new(second.stdout.take().unwrap()).lines() {
+        if line.unwrap().starts_with("ferry ready") {
+            break;
+        }
+    }
+    let _second = Processes(vec![second]);
+    let second_url = format!("http://127.0.0.1:{port}");
+
+    let account = sandbox.account(0);
+    let http = reqwest::Client::new();
+    let grant: Value = http
+        .post(format!(
+            "{}/_emulator/accounts/{account}/grants",
+            sandbox.emulator()
+        ))
+        .json(&json!({"client_id": sandbox.client_id(), "scopes": ["https://mail.google.com/"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let instance = sandbox
+        .api(
+            reqwest::Method::POST,
+            "/instances",
+            Some(json!({
+                "element": {"key": "gmail"},
+                "name": "shared",
+                "externalAuthentication": "initial",
+                "configuration": {
+                    "oauth.api.key": sandbox.client_id(),
+                    "oauth.api.secret": sandbox.client_secret(),
+                    "oauth.user.refresh_token": grant["refresh_token"],
+                }
+            })),
+        )
+        .await;
+    assert_eq!(instance.status, StatusCode::OK, "{}", instance.text);
+    let token = instance.body["token"].as_str().unwrap().to_owned();
+    let first = sandbox
+        .hub(reqwest::Method::GET, "/labels", &token, None)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    // The second process holds the instance (with the access token about to be refused) too.
+    let warmed = http
+        .get(format!("{second_url}/elements/api-v2/labels"))
+        .header("Authorization", sandbox.element_auth(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(warmed.status(), StatusCode::OK);
+
+    // Google forgets every access token of the account: the next calls in both processes are
+    // refused, and each process wants a new token at once.
+    let expired = http
+        .post(format!(
+            "{}/_emulator/accounts/{account}/expire-tokens",
+            sandbox.emulator()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(expired.status().is_success());
+    let before = sandbox.token_requests().await["refresh_token"]
+        .as_i64()
+        .unwrap();
+    let authorization = sandbox.element_auth(&token);
+    let calls = (0..16).map(|n| {
+        let base = if n % 2 == 0 {
+            sandbox.ferry()
+        } else {
+            second_url.clone()
+        };
+        let request = http
+            .get(format!("{base}/elements/api-v2/labels"))
+            .header("Authorization", &authorization)
+            .send();
+        async move { request.await.unwrap().status() }
+    });
+    let statuses = futures::future::join_all(calls).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "every call succeeds after one refresh: {statuses:?}"
+    );
+    let after = sandbox.token_requests().await["refresh_token"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(after - before, 1, "one refresh request for both processes");
+
+    let dropped = Command::new("psql")
+        .arg(&database)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
+        .output();
+    if let Err(error) = dropped {
+        eprintln!("could not drop the test schema {schema}: {error}");
+    }
+}
