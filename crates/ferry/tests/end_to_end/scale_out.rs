@@ -27,88 +27,159 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `ferry serve --workers 0` and workers started with `workers` (their own arguments each), on
+/// a schema of their own in the test database.
+struct Cluster {
+    processes: Processes,
+    _dir: tempfile::TempDir,
+    http: reqwest::Client,
+    api: String,
+    auth: String,
+    database: String,
+    schema: String,
+}
+
+impl Cluster {
+    /// `None` (the test is skipped) without `FERRY_TEST_DATABASE_URL`, which CI sets.
+    fn database() -> Option<String> {
+        match std::env::var("FERRY_TEST_DATABASE_URL") {
+            Ok(database) => Some(database),
+            Err(_) => {
+                assert_ne!(
+                    std::env::var("CI").as_deref(),
+                    Ok("true"),
+                    "CI=true needs FERRY_TEST_DATABASE_URL"
+                );
+                eprintln!("scale-out test skipped: FERRY_TEST_DATABASE_URL is not set");
+                None
+            }
+        }
+    }
+
+    fn start(database: String, workers: &[&[&str]]) -> Cluster {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let schema = format!(
+            "ferry_scale_{}_{}",
+            std::process::id(),
+            nanos % 1_000_000_000
+        );
+        let key = "5a".repeat(32);
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let env = |command: &mut Command| {
+            command
+                .env("FERRY_DATABASE_URL", &database)
+                .env("FERRY_DATABASE_SCHEMA", &schema)
+                .env("FERRY_MASTER_KEY", &key)
+                .env("FERRY_DATA_DIR", dir.path())
+                .env("FERRY_LOG", "warn");
+        };
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        serve
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--workers",
+                "0",
+            ])
+            .stdout(Stdio::piped());
+        env(&mut serve);
+        let mut serve = serve.spawn().unwrap();
+        let mut secrets = (String::new(), String::new());
+        for line in BufReader::new(serve.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(user) = line.trim().strip_prefix("User secret:") {
+                secrets.0 = user.trim().to_owned();
+            }
+            if let Some(organization) = line.trim().strip_prefix("Organization secret:") {
+                secrets.1 = organization.trim().to_owned();
+            }
+            if line.starts_with("ferry ready") {
+                break;
+            }
+        }
+        assert!(
+            !secrets.0.is_empty() && !secrets.1.is_empty(),
+            "serve printed the secrets"
+        );
+        let mut children = vec![serve];
+        for arguments in workers {
+            let mut worker = Command::new(env!("CARGO_BIN_EXE_ferry"));
+            worker.arg("worker").args(*arguments).stdout(Stdio::piped());
+            env(&mut worker);
+            let mut worker = worker.spawn().unwrap();
+            let ready = BufReader::new(worker.stdout.take().unwrap())
+                .lines()
+                .next()
+                .unwrap()
+                .unwrap();
+            assert_eq!(ready, "ferry worker ready");
+            children.push(worker);
+        }
+        Cluster {
+            processes: Processes(children),
+            _dir: dir,
+            http: reqwest::Client::new(),
+            api: format!("http://127.0.0.1:{port}/elements/api-v2"),
+            auth: format!("User {}, Organization {}", secrets.0, secrets.1),
+            database,
+            schema,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.api))
+            .header("Authorization", &self.auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The processes go first: they would otherwise meet a schema that is gone.
+        for mut child in std::mem::take(&mut self.processes.0) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let dropped = Command::new("psql")
+            .arg(&self.database)
+            .args([
+                "-q",
+                "-c",
+                &format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema),
+            ])
+            .output();
+        if let Err(error) = dropped {
+            eprintln!("could not drop the test schema {}: {error}", self.schema);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_worker_process_runs_what_the_serving_process_queues() {
-    let Ok(database) = std::env::var("FERRY_TEST_DATABASE_URL") else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI=true needs FERRY_TEST_DATABASE_URL"
-        );
-        eprintln!("scale-out test skipped: FERRY_TEST_DATABASE_URL is not set");
+    let Some(database) = Cluster::database() else {
         return;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let schema = format!(
-        "ferry_scale_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000
-    );
-    let key = "5a".repeat(32);
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let env = |command: &mut Command| {
-        command
-            .env("FERRY_DATABASE_URL", &database)
-            .env("FERRY_DATABASE_SCHEMA", &schema)
-            .env("FERRY_MASTER_KEY", &key)
-            .env("FERRY_DATA_DIR", dir.path())
-            .env("FERRY_LOG", "warn");
     };
     // The serving process runs no executions; the worker looks at the queue only every ten
     // minutes unless something wakes it.
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    serve
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--workers",
-            "0",
-        ])
-        .stdout(Stdio::piped());
-    env(&mut serve);
-    let mut serve = serve.spawn().unwrap();
-    let mut secrets = (String::new(), String::new());
-    for line in BufReader::new(serve.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(user) = line.trim().strip_prefix("User secret:") {
-            secrets.0 = user.trim().to_owned();
-        }
-        if let Some(organization) = line.trim().strip_prefix("Organization secret:") {
-            secrets.1 = organization.trim().to_owned();
-        }
-        if line.starts_with("ferry ready") {
-            break;
-        }
-    }
-    assert!(
-        !secrets.0.is_empty() && !secrets.1.is_empty(),
-        "serve printed the secrets"
+    let cluster = Cluster::start(
+        database,
+        &[&["--workers", "4", "--queue-poll-seconds", "600"]],
     );
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    worker
-        .args(["worker", "--workers", "4", "--queue-poll-seconds", "600"])
-        .stdout(Stdio::piped());
-    env(&mut worker);
-    let mut worker = worker.spawn().unwrap();
-    let ready = BufReader::new(worker.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    assert_eq!(ready, "ferry worker ready");
-    let _processes = Processes(vec![serve, worker]);
-
-    let http = reqwest::Client::new();
-    let api = format!("http://127.0.0.1:{port}/elements/api-v2");
-    let auth = format!("User {}, Organization {}", secrets.0, secrets.1);
+    let (http, api, auth) = (&cluster.http, &cluster.api, cluster.auth.as_str());
     let post = |path: &str, body: Value| {
         http.post(format!("{api}{path}"))
-            .header("Authorization", &auth)
+            .header("Authorization", auth)
             .json(&body)
             .send()
     };
@@ -151,7 +222,7 @@ async fn a_worker_process_runs_what_the_serving_process_queues() {
         loop {
             let execution: Value = http
                 .get(format!("{api}/formulas/instances/executions/{id}"))
-                .header("Authorization", &auth)
+                .header("Authorization", auth)
                 .send()
                 .await
                 .unwrap()
@@ -169,7 +240,7 @@ async fn a_worker_process_runs_what_the_serving_process_queues() {
         }
         let steps: Value = http
             .get(format!("{api}/formulas/instances/executions/{id}/steps"))
-            .header("Authorization", &auth)
+            .header("Authorization", auth)
             .send()
             .await
             .unwrap()
@@ -183,19 +254,6 @@ async fn a_worker_process_runs_what_the_serving_process_queues() {
             .find(|s| s["stepName"] == "count")
             .unwrap();
         assert_eq!(count["output"], json!({"n": n + 1}));
-    }
-
-    drop(_processes);
-    let dropped = Command::new("psql")
-        .arg(&database)
-        .args([
-            "-q",
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
-        ])
-        .output();
-    if let Err(error) = dropped {
-        eprintln!("could not drop the test schema {schema}: {error}");
     }
 }
 
@@ -353,4 +411,85 @@ async fn two_processes_refreshing_one_expired_token_ask_google_once() {
     if let Err(error) = dropped {
         eprintln!("could not drop the test schema {schema}: {error}");
     }
+}
+
+#[tokio::test]
+async fn a_schedule_fires_once_per_tick_across_worker_processes() {
+    let Some(database) = Cluster::database() else {
+        return;
+    };
+    let cluster = Cluster::start(database, &[&["--workers", "4"], &["--workers", "4"]]);
+    let post = |path: &str, body: Value| {
+        cluster
+            .http
+            .post(format!("{}{path}", cluster.api))
+            .header("Authorization", cluster.auth.as_str())
+            .json(&body)
+            .send()
+    };
+    let flow: Value = post(
+        "/formulas",
+        json!({
+            "name": "Every minute",
+            "triggers": [{"type": "scheduled", "properties": {"cron": "* * * * *"}, "onSuccess": ["tick"]}],
+            "steps": [{"name": "tick", "type": "script", "properties": {"body": "done({at: trigger.scheduledTime});"}}]
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let instance: Value = post(
+        &format!("/formulas/{}/instances", flow["id"]),
+        json!({"name": "minutely", "configuration": {}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    // Two ticks, each claimed by one of the two workers that both run the schedule.
+    let waited = Instant::now();
+    let executions = loop {
+        let executions = cluster
+            .get(&format!(
+                "/formulas/instances/{}/executions?pageSize=50",
+                instance["id"]
+            ))
+            .await;
+        let finished = executions
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["status"] == "success")
+            .count();
+        if finished >= 2 {
+            break executions;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(200),
+            "two minutes' ticks did not both run: {executions}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let mut ticks = Vec::new();
+    for execution in executions.as_array().unwrap() {
+        let full = cluster
+            .get(&format!(
+                "/formulas/instances/executions/{}",
+                execution["id"]
+            ))
+            .await;
+        ticks.push(
+            full["stepExecutions"][0]["output"]["scheduledTime"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut distinct = ticks.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ticks.len(), "a tick ran twice: {ticks:?}");
 }
