@@ -23,6 +23,10 @@ pub struct StorageArgs {
     /// 32 bytes as 64 hex digits or base64; default: `master.key` in the data directory (created).
     #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+    /// A directory of connector folders (`<key>/connector.yaml`) to add to the bundled ones at
+    /// start; every process sharing a database should be given the same one.
+    #[arg(long, env = "FERRY_CONNECTORS_DIR")]
+    pub connectors_dir: Option<PathBuf>,
 }
 
 /// `ferry worker`: runs executions, schedules and event polls from the shared database, and

@@ -73,6 +73,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             3 => "0003_proxies.sql",
             4 => "0004_console_sessions.sql",
             5 => "0005_console_notices.sql",
+            6 => "0006_connector_definitions.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
@@ -80,6 +81,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             3 => "0003_proxies.sql",
             4 => "0004_console_sessions.sql",
             5 => "0005_console_notices.sql",
+            6 => "0006_connector_definitions.sql",
         ),
     };
     Migrator::with_migrations(migrations)
