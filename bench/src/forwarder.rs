@@ -1,7 +1,9 @@
 //! The machine's practical limit for one proxy hop: an HTTP server that forwards each request to
 //! the upstream with a fixed bearer token and returns the reply — no auth lookup, no engine, no
 //! storage, the same HTTP stack as ferry (hyper through axum and reqwest). Whatever ferry does on
-//! top of this costs time that this figure makes visible.
+//! top of this costs time that this figure makes visible. A `GET /` is forwarded as a GET (the hub
+//! benchmark); a `POST /` forwards its JSON body as a POST (the flow benchmark's hop: webhook in,
+//! request to the stub, the stub's answer back).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,6 +26,22 @@ async fn forward(State(upstream): State<Upstream>) -> Response {
         .header(header::AUTHORIZATION, &upstream.authorization)
         .send()
         .await;
+    answer(reply).await
+}
+
+async fn forward_post(State(upstream): State<Upstream>, body: Bytes) -> Response {
+    let reply = upstream
+        .http
+        .post(&upstream.url)
+        .header(header::AUTHORIZATION, &upstream.authorization)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await;
+    answer(reply).await
+}
+
+async fn answer(reply: reqwest::Result<reqwest::Response>) -> Response {
     match reply {
         Ok(reply) => {
             let status =
@@ -49,7 +67,9 @@ pub async fn serve(port: u16, url: String, authorization: String) {
         url,
         authorization,
     };
-    let app = Router::new().route("/", get(forward)).with_state(upstream);
+    let app = Router::new()
+        .route("/", get(forward).post(forward_post))
+        .with_state(upstream);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("forwarder port");

@@ -1,9 +1,9 @@
 //! The hub API through ferry against the same call straight to the emulator and through a minimal
 //! forwarder; start-up time and memory of `ferry serve`.
 
-use crate::Settings;
 use crate::load::{self, Load, median};
 use crate::processes::{self, Emulator, Ferry};
+use crate::{Settings, figures};
 use serde_json::json;
 use std::time::Duration;
 
@@ -73,6 +73,15 @@ pub async fn run(args: &Settings) {
         }
         let rps = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.requests_per_second));
         let p50 = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.p50_us));
+        for (name, runs) in [
+            ("direct", &direct_runs),
+            ("forwarder", &forwarder_runs),
+            ("ferry", &ferry_runs),
+        ] {
+            let prefix = format!("hub.c{concurrency}.{name}");
+            figures::record(args, &format!("{prefix}_rps"), rps(runs), "req/s");
+            figures::record(args, &format!("{prefix}.p50_us"), p50(runs), "µs");
+        }
         println!(
             "| {concurrency} | {} | {} | {} | {:.0}% | {:.0}% | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
             load::spread(direct_runs.iter().map(|r| r.requests_per_second)),
@@ -86,6 +95,32 @@ pub async fn run(args: &Settings) {
             p50(&ferry_runs) - p50(&direct_runs),
         );
     }
+    let loaded_rss_kib = ferry.rss_kib();
+    let binary_bytes = std::fs::metadata(&args.ferry).map(|m| m.len()).unwrap_or(0);
+    figures::record(
+        args,
+        "serve.startup_ms",
+        startup.as_secs_f64() * 1000.0,
+        "ms",
+    );
+    figures::record(
+        args,
+        "serve.idle_rss_mb",
+        idle_rss_kib as f64 / 1024.0,
+        "MB",
+    );
+    figures::record(
+        args,
+        "serve.loaded_rss_mb",
+        loaded_rss_kib as f64 / 1024.0,
+        "MB",
+    );
+    figures::record(
+        args,
+        "serve.binary_mb",
+        binary_bytes as f64 / 1_048_576.0,
+        "MB",
+    );
     println!();
     println!("## ferry serve\n");
     println!("| figure | value |");
@@ -100,10 +135,11 @@ pub async fn run(args: &Settings) {
     );
     println!(
         "| RSS after the load runs | {:.1} MB |",
-        ferry.rss_kib() as f64 / 1024.0
+        loaded_rss_kib as f64 / 1024.0
     );
     println!(
         "| binary size | {:.1} MB |",
-        std::fs::metadata(&args.ferry).map(|m| m.len()).unwrap_or(0) as f64 / 1_048_576.0
+        binary_bytes as f64 / 1_048_576.0
     );
+    println!();
 }

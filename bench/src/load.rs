@@ -12,6 +12,8 @@ pub struct Load {
 }
 
 pub struct LoadResult {
+    /// Requests answered during the run.
+    pub requests: u64,
     pub requests_per_second: f64,
     pub p50_us: f64,
     pub p99_us: f64,
@@ -67,7 +69,13 @@ impl Load {
             .find_map(|l| l.strip_prefix("Requests/sec:"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"));
+        let requests = text
+            .lines()
+            .find_map(|l| l.trim().split_once(" requests in "))
+            .and_then(|(n, _)| n.trim().parse().ok())
+            .unwrap_or(0);
         LoadResult {
+            requests,
             requests_per_second,
             p50_us: percentile(&text, "50%")
                 .unwrap_or_else(|| panic!("no 50% latency in wrk's output:\n{text}")),

@@ -3,6 +3,7 @@
 //! through the API, drives them with `wrk` and prints medians of several runs as Markdown tables.
 //! Nothing leaves loopback. Run it with `bench/run.sh`, which builds and installs what it needs.
 
+mod figures;
 mod flows;
 mod forwarder;
 mod gmail;
@@ -10,6 +11,7 @@ mod hub;
 mod load;
 mod processes;
 mod proxy;
+mod report;
 mod stub;
 
 use clap::{Args, Parser, Subcommand};
@@ -44,14 +46,29 @@ pub struct Settings {
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 3, global = true)]
     pub runs: usize,
+    /// Also append every figure to this file as JSON lines (for `report`).
+    #[arg(long, env = "FERRY_BENCH_FIGURES", global = true)]
+    pub figures: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// The hub API: ferry vs the emulator directly vs a minimal forwarder; start-up and memory.
     Hub,
-    /// A webhook flow of one script and one HTTP request, answered synchronously, with history.
-    Flows,
+    /// A webhook flow of one script and one HTTP request, answered synchronously, with history;
+    /// against a minimal forwarder, on SQLite and (with --database-url) PostgreSQL and workers.
+    Flows {
+        /// PostgreSQL for the postgres set-ups (each in a fresh schema, dropped afterwards).
+        #[arg(long, env = "FERRY_BENCH_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Set-ups to measure: sqlite, postgres, postgres+Nw (serve --workers 0 + N workers).
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres,postgres+1w,postgres+2w",
+              value_parser = flows::Variant::parse)]
+        setups: Vec<flows::Variant>,
+    },
+    /// ferry against n8n and Node-RED and the targets of issue 10, and every figure against the
+    /// previous commit recorded in the history file.
+    Report(report::ReportArgs),
     /// The API proxy against the hub API it fronts.
     Proxy,
     /// Gmail: the emulator's messages.list/get throughput and what ferry's hub adds to them.
@@ -87,13 +104,27 @@ async fn main() {
         }) => forwarder::serve(port, upstream, authorization).await,
         Some(Command::Stub { port }) => stub::serve(port).await,
         Some(Command::Hub) => hub::run(&cli.settings).await,
-        Some(Command::Flows) => flows::run(&cli.settings).await,
+        Some(Command::Flows {
+            database_url,
+            setups,
+        }) => {
+            let args = flows::FlowsArgs {
+                database_url,
+                variants: setups,
+            };
+            flows::run(&cli.settings, &args).await
+        }
+        Some(Command::Report(args)) => report::run(&cli.settings, &args),
         Some(Command::Proxy) => proxy::run(&cli.settings).await,
         Some(Command::Gmail { messages }) => gmail::run(&cli.settings, messages).await,
         None => {
             hub::run(&cli.settings).await;
             proxy::run(&cli.settings).await;
-            flows::run(&cli.settings).await;
+            let args = flows::FlowsArgs {
+                database_url: None,
+                variants: vec![flows::Variant::Sqlite],
+            };
+            flows::run(&cli.settings, &args).await;
         }
     }
 }

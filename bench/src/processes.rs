@@ -128,9 +128,43 @@ impl Drop for Ferry {
     }
 }
 
+/// A PostgreSQL database shared by `ferry serve` and `ferry worker` processes: its URL, the
+/// schema of this run (`FERRY_DATABASE_SCHEMA`) and the master key they all need.
+#[derive(Clone)]
+pub struct Postgres {
+    pub url: String,
+    pub schema: String,
+    pub master_key: String,
+}
+
+impl Postgres {
+    fn apply(&self, command: &mut Command) {
+        command
+            .env("FERRY_DATABASE_URL", &self.url)
+            .env("FERRY_DATABASE_SCHEMA", &self.schema)
+            .env("FERRY_MASTER_KEY", &self.master_key);
+    }
+}
+
+/// Where `ferry serve` keeps its data and how many executions it runs itself.
+#[derive(Clone, Default)]
+pub struct FerryOptions {
+    /// `None`: SQLite in the data directory.
+    pub postgres: Option<Postgres>,
+    /// `--workers` (`None`: ferry's default).
+    pub workers: Option<usize>,
+}
+
 impl Ferry {
-    fn spawn(ferry_bin: &str, emulator: &Emulator, port: u16, dir: &std::path::Path) -> Child {
-        Command::new(ferry_bin)
+    fn spawn(
+        ferry_bin: &str,
+        emulator: &Emulator,
+        port: u16,
+        dir: &std::path::Path,
+        options: &FerryOptions,
+    ) -> Child {
+        let mut command = Command::new(ferry_bin);
+        command
             .args([
                 "serve",
                 "--listen",
@@ -142,14 +176,29 @@ impl Ferry {
             // The emulator has no quota to protect; pacing would measure Gmail's budget, not ferry.
             .args(["--vendor-quota", "gmail=off"])
             .env("FERRY_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the ferry binary exists")
+            .stdout(Stdio::piped());
+        if let Some(postgres) = &options.postgres {
+            postgres.apply(&mut command);
+        }
+        if let Some(workers) = options.workers {
+            command.args(["--workers", &workers.to_string()]);
+        }
+        command.spawn().expect("the ferry binary exists")
     }
 
     pub async fn start(ferry_bin: &str, emulator: &Emulator) -> Ferry {
+        Ferry::start_with(ferry_bin, emulator, &FerryOptions::default()).await
+    }
+
+    pub async fn start_with(ferry_bin: &str, emulator: &Emulator, options: &FerryOptions) -> Ferry {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Ferry::spawn(ferry_bin, emulator, emulator.ferry_port, dir.path());
+        let mut child = Ferry::spawn(
+            ferry_bin,
+            emulator,
+            emulator.ferry_port,
+            dir.path(),
+            options,
+        );
         let stdout = child.stdout.take().unwrap();
         let mut user = None;
         let mut organization = None;
@@ -186,7 +235,13 @@ impl Ferry {
             let dir = tempfile::tempdir().unwrap();
             let port = free_port();
             let started = Instant::now();
-            let mut child = Ferry::spawn(ferry_bin, emulator, port, dir.path());
+            let mut child = Ferry::spawn(
+                ferry_bin,
+                emulator,
+                port,
+                dir.path(),
+                &FerryOptions::default(),
+            );
             wait_for(&format!("http://127.0.0.1:{port}/health")).await;
             times.push(started.elapsed());
             let _ = child.kill();
@@ -197,13 +252,7 @@ impl Ferry {
     }
 
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        rss_kib(self.child.id())
     }
 
     pub async fn create_instance(&self, body: Value) -> String {
@@ -221,6 +270,54 @@ impl Ferry {
             .as_str()
             .unwrap_or_else(|| panic!("instance not created: {reply}"))
             .to_owned()
+    }
+}
+
+/// Resident memory of a process, from `/proc` (0 when it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A `ferry worker` process: runs the shared queue, serves nothing.
+pub struct Worker {
+    child: Child,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Worker {
+    pub fn start(ferry_bin: &str, postgres: &Postgres) -> Worker {
+        let dir = std::env::temp_dir();
+        let mut command = Command::new(ferry_bin);
+        command
+            .arg("worker")
+            .arg("--data-dir")
+            .arg(dir)
+            .env("FERRY_LOG", "warn")
+            .stdout(Stdio::piped());
+        postgres.apply(&mut command);
+        let mut child = command.spawn().expect("the ferry binary exists");
+        let stdout = child.stdout.take().unwrap();
+        let ready = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.starts_with("ferry worker ready"));
+        assert!(ready, "ferry worker did not start");
+        Worker { child }
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        rss_kib(self.child.id())
     }
 }
 
@@ -252,7 +349,15 @@ impl Forwarder {
             .spawn()
             .unwrap();
         let url = format!("http://127.0.0.1:{port}/");
-        wait_for(&url).await;
+        // Any answer will do: a flow's stub answers only POSTs.
+        let started = Instant::now();
+        while reqwest::get(&url).await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the forwarder did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         Forwarder { child, url }
     }
 }

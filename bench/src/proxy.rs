@@ -1,9 +1,9 @@
 //! The API proxy against the hub API it fronts: the same `GET /messages` of one instance, once
 //! with ferry's secrets and once with an API key through `/proxies/{basePath}`, usage recording on.
 
-use crate::Settings;
 use crate::load::{self, Load, median};
 use crate::processes::{Emulator, Ferry};
+use crate::{Settings, figures};
 use serde_json::json;
 use std::time::Duration;
 
@@ -81,6 +81,11 @@ pub async fn run(args: &Settings) {
         }
         let rps = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.requests_per_second));
         let p50 = |runs: &[load::LoadResult]| median(runs.iter().map(|r| r.p50_us));
+        for (name, runs) in [("hub", &hub_runs), ("proxy", &proxy_runs)] {
+            let prefix = format!("proxy.c{concurrency}.{name}");
+            figures::record(args, &format!("{prefix}_rps"), rps(runs), "req/s");
+            figures::record(args, &format!("{prefix}.p50_us"), p50(runs), "µs");
+        }
         println!(
             "| {concurrency} | {} | {} | {:.0}% | {:.0} µs | {:.0} µs | {:.0} µs |",
             load::spread(hub_runs.iter().map(|r| r.requests_per_second)),

@@ -56,6 +56,26 @@ fn script_step(c: &mut Criterion) {
         )
     });
 
+    // The script of `bench/src/flows.rs` (the peers' workload) on a webhook trigger.
+    group.bench_function("bench_flow_script", |b| {
+        let source = "const b = trigger.body || {};\ndone({url: '/messages', body: {subject: b.subject || 'hello', \
+                      to: b.to || 'to@example.com', from: b.from || 'from@example.com', data: b.data || {n: 1}}});";
+        let webhook = ScriptInput {
+            trigger: json!({
+                "type": "webhook", "method": "POST",
+                "headers": {"content-type": "application/json"}, "query": {},
+                "body": {"subject": "hello", "to": "to@example.com", "from": "from@example.com",
+                         "data": {"k": 1, "s": "abcdefghij"}}
+            }),
+            ..input.clone()
+        };
+        b.iter(|| {
+            let outcome = sandbox.run(ScriptKind::Script, black_box(source), &webhook);
+            assert!(outcome.result.is_ok());
+            outcome
+        })
+    });
+
     group.bench_function("done_only_empty_inputs", |b| {
         let empty = ScriptInput::default();
         b.iter(|| sandbox.run(ScriptKind::Script, black_box("done();"), &empty))
