@@ -182,11 +182,12 @@ pub async fn work(args: crate::settings::WorkerArgs) -> Result<(), CliError> {
             "a worker with --workers 0 would do nothing; give it at least 1".into(),
         ));
     }
-    let app = build_app(
+    let app = build_paced_app(
         &args.storage,
         "http://127.0.0.1",
         &rewrites(&args.endpoint_rewrites)?,
         flows,
+        QuotaOverrides::parse(&args.vendor_quotas).map_err(CliError::Config)?,
     )
     .await?;
     let services = app.start_services();

@@ -40,6 +40,14 @@ pub struct WorkerArgs {
         value_delimiter = ','
     )]
     pub endpoint_rewrites: Vec<String>,
+    /// Vendor budgets, as `ferry serve` takes them (`gmail=30000`, `gmail=off`); each process
+    /// paces its own calls.
+    #[arg(
+        long = "vendor-quota",
+        env = "FERRY_VENDOR_QUOTAS",
+        value_delimiter = ','
+    )]
+    pub vendor_quotas: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
