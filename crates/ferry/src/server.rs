@@ -54,8 +54,15 @@ pub async fn build_paced_app(
         storage.ensure_data_dir()?;
     }
     let key = storage.master_key()?;
+    let previous_keys = storage.previous_master_keys()?;
+    tracing::info!(
+        master_key = %key.id(),
+        previous_keys = ?previous_keys.iter().map(MasterKey::id).collect::<Vec<_>>(),
+        "secrets are sealed with this master key"
+    );
     let options = StoreOptions {
         schema: storage.database_schema.clone(),
+        previous_keys,
         ..StoreOptions::default()
     };
     let store = Store::connect(&storage.database_url(), &key, options).await?;

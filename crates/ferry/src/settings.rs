@@ -23,6 +23,15 @@ pub struct StorageArgs {
     /// 32 bytes as 64 hex digits or base64; default: `master.key` in the data directory (created).
     #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+    /// Master keys stored secrets may still be sealed with while a key rotation is under way
+    /// (comma-separated, hex or base64): they open values; only the master key seals.
+    #[arg(
+        long = "previous-master-keys",
+        env = "FERRY_PREVIOUS_MASTER_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub previous_master_keys: Vec<String>,
 }
 
 /// `ferry worker`: runs executions, schedules and event polls from the shared database, and
@@ -102,6 +111,23 @@ impl StorageArgs {
             }),
             None => load_or_create_key_file(&self.data_dir.join("master.key")),
         }
+    }
+
+    pub fn previous_master_keys(&self) -> Result<Vec<MasterKey>, CliError> {
+        self.previous_master_keys
+            .iter()
+            .map(|text| text.trim())
+            .filter(|text| !text.is_empty())
+            .enumerate()
+            .map(|(index, text)| {
+                parse_key(text).ok_or_else(|| {
+                    CliError::Config(format!(
+                        "FERRY_PREVIOUS_MASTER_KEYS item {}: must be 32 bytes, 64 hex digits or base64",
+                        index + 1
+                    ))
+                })
+            })
+            .collect()
     }
 }
 

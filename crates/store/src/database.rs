@@ -22,6 +22,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// PostgreSQL only: the schema to use (created if missing). Tests use one schema each.
     pub schema: Option<String>,
+    /// Master keys that sealed values may still be sealed with (a rotation in progress): they
+    /// open, they never seal.
+    pub previous_keys: Vec<MasterKey>,
 }
 
 impl Default for StoreOptions {
@@ -29,6 +32,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 8,
             schema: None,
+            previous_keys: Vec::new(),
         }
     }
 }
@@ -176,7 +180,7 @@ impl Store {
             writer,
             journal,
             dialect,
-            sealer: SecretBox::new(key),
+            sealer: SecretBox::with_previous(key, &options.previous_keys),
             postgres_url: (dialect == Dialect::Postgres).then(|| url.clone()),
             schema: kept_schema,
         })

@@ -15,6 +15,7 @@ mod journal;
 mod oauth_authorizations;
 mod proxies;
 mod queue_wakeups;
+mod reseal;
 mod secret_box;
 mod tenancy;
 
@@ -33,6 +34,7 @@ pub use proxies::{
     UsageRow,
 };
 pub use queue_wakeups::QueueListener;
+pub use reseal::{ResealReport, ResealedColumn};
 pub use secret_box::{MasterKey, SecretBox};
 pub use tenancy::{NewUser, UserWithOrganization};
 
