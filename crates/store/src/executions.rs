@@ -465,7 +465,7 @@ impl Store {
         row.as_ref().map(execution_from_row).transpose()
     }
 
-    /// Extends the leases of executions `owner` is still running.
+    /// Extends the leases of executions `owner` is still running: one statement per 500.
     pub async fn renew_execution_leases(
         &self,
         owner: &str,
@@ -473,16 +473,20 @@ impl Store {
         until_ms: i64,
     ) -> StoreResult<u64> {
         let mut renewed = 0;
-        for id in ids {
-            let done = sqlx::query(
-                "UPDATE executions SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
-            )
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE executions SET lease_until = $1 WHERE lease_owner = $2 AND status = 'pending' \
+                 AND id IN ({})",
+                placeholders.join(", ")
+            )))
             .bind(until_ms)
-            .bind(id.0)
-            .bind(owner)
-            .execute(&self.writer)
-            .await?;
-            renewed += done.rows_affected();
+            .bind(owner);
+            for id in chunk {
+                query = query.bind(id.0);
+            }
+            renewed += query.execute(&self.writer).await?.rows_affected();
         }
         Ok(renewed)
     }
