@@ -117,11 +117,19 @@ impl Store {
                 .max_connections(1)
                 .connect(&url)
                 .await?;
-            bootstrap
+            let created = bootstrap
                 .execute(sqlx::AssertSqlSafe(format!(
                     "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
                 )))
-                .await?;
+                .await;
+            match created {
+                Ok(_) => {}
+                // Processes started together race here: IF NOT EXISTS is not atomic in
+                // PostgreSQL, and the loser's error means the schema is there.
+                Err(sqlx::Error::Database(error))
+                    if error.is_unique_violation() || error.code().as_deref() == Some("42P06") => {}
+                Err(error) => return Err(error.into()),
+            }
             bootstrap.close().await;
         }
         let pool = AnyPoolOptions::new()

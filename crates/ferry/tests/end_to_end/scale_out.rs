@@ -747,3 +747,73 @@ async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_th
         eprintln!("could not drop the test schema {schema}: {error}");
     }
 }
+
+#[tokio::test]
+async fn processes_started_together_on_an_empty_database_all_come_up() {
+    let Some(database) = Cluster::database() else {
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!(
+        "ferry_start_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000
+    );
+    let key = "8d".repeat(32);
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    // Four workers at the same instant: one creates the schema and migrates, the others wait.
+    let starting: Vec<std::thread::JoinHandle<Child>> = dirs
+        .iter()
+        .map(|dir| {
+            let arguments: Vec<String> = [
+                "worker",
+                "--database-url",
+                &database,
+                "--database-schema",
+                &schema,
+                "--master-key",
+                &key,
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+            ]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+            std::thread::spawn(move || {
+                let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+                spawn_ready(&arguments)
+            })
+        })
+        .collect();
+    let processes = Processes(
+        starting
+            .into_iter()
+            .map(|s| s.join().expect("every worker came up"))
+            .collect(),
+    );
+    assert_eq!(processes.0.len(), 4);
+    let migrations = count(
+        &database,
+        &schema,
+        "SELECT count(*) FROM _sqlx_migrations WHERE success",
+    );
+    let files = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../store/migrations/postgres"
+    ))
+    .unwrap()
+    .count() as i64;
+    assert_eq!(migrations, files, "each migration applied once");
+    drop(processes);
+    let _ = Command::new("psql")
+        .arg(&database)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
+        .output();
+}
