@@ -182,11 +182,19 @@ impl FlowEffects<'_> {
                 .then(|| format!("{}.{}", self.app.install_id(), call.idempotency_key)),
         };
         Ok(match self.app.hub_call(&instance, &request).await {
-            Ok(reply) => HttpExchange {
-                status: reply.status,
-                headers: Map::new(),
-                body: reply.json().unwrap_or(Value::Null),
-            },
+            Ok(reply) => {
+                // The headers ferry's hub API answers with, so a flow pages as a client does.
+                let mut headers = Map::new();
+                headers.insert("content-type".into(), json!("application/json"));
+                if let Some(token) = &reply.next_page_token {
+                    headers.insert("elements-next-page-token".into(), json!(token));
+                }
+                HttpExchange {
+                    status: reply.status,
+                    headers,
+                    body: reply.json().unwrap_or(Value::Null),
+                }
+            }
             Err(error) => error_exchange(error),
         })
     }

@@ -53,6 +53,46 @@ async fn the_seed_flow_sends_the_email_from_a_manual_trigger() {
 }
 
 #[tokio::test]
+async fn a_flow_pages_through_a_list_with_the_next_page_token_of_its_reply() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let gmail = sandbox
+        .connect_gmail("paged mail", &sandbox.account(0))
+        .await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Two pages",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "manual", "onSuccess": ["first"]}],
+            "steps": [
+                {"name": "first", "type": "elementRequest", "onSuccess": ["second"], "properties": {
+                    "elementInstanceId": "${config.gmail}", "method": "GET", "api": "/messages",
+                    "query": {"pageSize": 1}
+                }},
+                {"name": "second", "type": "elementRequest", "properties": {
+                    "elementInstanceId": "${config.gmail}", "method": "GET", "api": "/messages",
+                    "query": {"pageSize": 1, "nextPage": "${steps.first.response.headers.elements-next-page-token}"}
+                }}
+            ]
+        }))
+        .await;
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await;
+    let execution_id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    let first = &step(&execution, "first")["output"]["response"];
+    let second = &step(&execution, "second")["output"]["response"];
+    let token = first["headers"]["elements-next-page-token"].as_str();
+    assert!(token.is_some_and(|t| !t.is_empty()), "{first}");
+    let (one, two) = (&first["body"][0]["id"], &second["body"][0]["id"]);
+    assert!(one.is_string() && two.is_string(), "{first} {second}");
+    assert_ne!(one, two, "the second step read the next page");
+}
+
+#[tokio::test]
 async fn an_event_triggered_flow_runs_once_per_new_message() {
     let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
     let ada = sandbox.account(0);
