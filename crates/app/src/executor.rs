@@ -207,6 +207,9 @@ impl FlowEffects<'_> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(CallError(format!("url {:?} is not http(s)", call.path)));
         }
+        if let Some(refused) = self.app.inner.flows.config.http_denied.refuse_url(&url) {
+            return Err(CallError(format!("url {:?}: {refused}", call.path)));
+        }
         let mut request = self
             .app
             .inner
@@ -238,10 +241,12 @@ impl FlowEffects<'_> {
             (None, Some(body)) => request.json(body),
             (None, None) => request,
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| CallError(format!("the HTTP call failed: {}", e.without_url())))?;
+        let response = request.send().await.map_err(|e| {
+            CallError(format!(
+                "the HTTP call failed: {}",
+                error_chain(&e.without_url())
+            ))
+        })?;
         let status = response.status().as_u16();
         let headers: Map<String, Value> = response
             .headers()
@@ -694,4 +699,20 @@ mod tests {
         assert_eq!(parts[1].filename.as_deref(), Some("h.txt"));
         assert_eq!(&parts[1].data[..], b"hello");
     }
+}
+
+/// An error with its causes (`error sending request: dns error: …`): reqwest's own message alone
+/// hides why.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

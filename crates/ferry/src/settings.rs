@@ -234,6 +234,14 @@ pub struct FlowArgs {
     /// processes wake it when they queue work).
     #[arg(long, env = "FERRY_QUEUE_POLL_SECONDS", default_value_t = 0.5)]
     pub queue_poll_seconds: f64,
+    /// Networks httpRequest steps may not connect to: comma-separated CIDRs, or `none`
+    /// (default: the link-local ranges where clouds serve instance credentials).
+    #[arg(
+        long,
+        env = "FERRY_FLOW_HTTP_DENY",
+        default_value = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128"
+    )]
+    pub flow_http_deny: String,
 }
 
 impl FlowArgs {
@@ -262,6 +270,8 @@ impl FlowArgs {
                 self.execution_retention_days * 86_400.0,
                 "--execution-retention-days",
             )?,
+            http_denied: ferry_app::DeniedNetworks::parse(&self.flow_http_deny)
+                .map_err(|e| CliError::Config(format!("--flow-http-deny: {e}")))?,
             script_limits: ferry_sandbox::SandboxLimits {
                 wall_time: seconds(self.script_timeout_seconds, "--script-timeout-seconds")?,
                 memory_bytes: self.script_memory_mib.max(1) * 1024 * 1024,

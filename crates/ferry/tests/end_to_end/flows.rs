@@ -218,6 +218,46 @@ fn webhook_flow(stub: &str, synchronous: bool) -> Value {
 }
 
 #[tokio::test]
+async fn http_request_steps_cannot_reach_the_networks_the_operator_denies() {
+    let mut flags = FLOW_FLAGS.to_vec();
+    flags.extend(["--flow-http-deny", "169.254.0.0/16,127.0.0.0/8,::1/128"]);
+    let sandbox = Sandbox::start_with(&flags).await;
+    let stub = stub().await;
+    let port = stub.rsplit(':').next().unwrap().to_owned();
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Fetch",
+            "triggers": [{"type": "manual", "onSuccess": ["fetch"]}],
+            "steps": [{"name": "fetch", "type": "httpRequest", "properties": {"method": "GET", "url": "${trigger.args.url}"}}]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let instance = instance["id"].as_i64().unwrap();
+    for (url, refused) in [
+        // The cloud's credential service, by address …
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "169.254.169.254 is in 169.254.0.0/16",
+        ),
+        (format!("{stub}/internal"), "127.0.0.1 is in 127.0.0.0/8"),
+        // … and by a name that resolves into a denied network.
+        (
+            format!("http://localhost:{port}/internal"),
+            "is in 127.0.0.0/8",
+        ),
+    ] {
+        let id = sandbox.start_execution(instance, json!({"url": url})).await;
+        let execution = sandbox.finished_execution(id).await;
+        assert_eq!(execution["status"], "failed", "{url}: {execution}");
+        let error = execution["error"].as_str().unwrap();
+        assert!(
+            error.contains(refused) && error.contains("FERRY_FLOW_HTTP_DENY"),
+            "{url}: {error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_synchronous_webhook_answers_with_the_last_steps_result() {
     let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
     let stub = stub().await;
