@@ -639,6 +639,72 @@ async fn executions_are_listed_newest_first_with_filters_and_pages() {
 }
 
 #[tokio::test]
+async fn retention_deletes_old_finished_executions_batch_by_batch_and_keeps_the_rest() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "keep").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "keep").await;
+        let trigger = json!({});
+        let mut old = Vec::new();
+        for _ in 0..6 {
+            old.push(
+                b.store
+                    .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        // Five old ones finished; one old one is still queued.
+        for id in &old[..5] {
+            b.store
+                .cancel_execution(t.organization.id, *id, 20)
+                .await
+                .unwrap();
+        }
+        let mut recent = queued(&t, &flow, instance, &trigger, 0);
+        recent.now_ms = 1_000;
+        let recent = b.store.insert_execution(&recent).await.unwrap().id;
+        b.store
+            .cancel_execution(t.organization.id, recent, 1_000)
+            .await
+            .unwrap();
+
+        let purged = b
+            .store
+            .purge_finished_executions_in_batches(500, 2)
+            .await
+            .unwrap();
+        assert_eq!(purged, 5, "{}: three batches of at most two", b.name);
+        for id in &old[..5] {
+            assert!(
+                b.store
+                    .get_execution(t.organization.id, *id)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(b.store.list_step_executions(*id).await.unwrap().is_empty());
+        }
+        assert!(
+            b.store
+                .get_execution(t.organization.id, old[5])
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            b.store
+                .get_execution(t.organization.id, recent)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
 async fn a_schedule_tick_fires_once_and_event_cursors_move_with_their_executions() {
     let backends = backends().await;
     for b in &backends {
