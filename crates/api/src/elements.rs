@@ -1,5 +1,6 @@
 //! The connector catalog (`/elements`) and Cloud Elements' OAuth URL helper.
 
+use crate::error::ErrorBody;
 use crate::extract::{Caller, JsonBody};
 use crate::wire::{Element, ElementMetadata};
 use crate::{ApiError, ApiState};
@@ -40,15 +41,147 @@ pub(crate) async fn list_element_keys(
     )
 }
 
-fn connector<'a>(
-    state: &'a ApiState,
+fn connector(
+    state: &ApiState,
     key: &str,
-) -> Result<&'a std::sync::Arc<ferry_connectors::Connector>, ApiError> {
+) -> Result<std::sync::Arc<ferry_connectors::Connector>, ApiError> {
     state
         .app
         .catalog()
         .get(key)
+        .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no connector {key:?}")))
+}
+
+/// Add a connector
+///
+/// The body is a connector definition in ferry's format (docs/connectors.md), as JSON. It is
+/// checked strictly — an unknown field, a bad JSON pointer, an unknown hook or a missing auth
+/// endpoint is a 400 whose `field` names the place — and then it is in the catalog of every
+/// process, with instances, the hub API, API docs and flow steps, without a restart. Without an
+/// `id`, ferry gives it one.
+#[utoipa::path(post, path = "/elements", tag = "elements",
+    request_body(content = Object, description = "A connector definition (docs/connectors.md)"),
+    responses(
+        (status = 200, description = "The connector as the catalog shows it", body = Element),
+        (status = 400, description = "The definition is not valid; `field` names the place", body = ErrorBody),
+        (status = 409, description = "A connector has this key or id", body = ErrorBody),
+    ))]
+pub(crate) async fn create_element(
+    State(state): State<ApiState>,
+    Caller(principal): Caller,
+    JsonBody(definition): JsonBody<serde_json::Value>,
+) -> Result<Json<Element>, ApiError> {
+    let connector = state.app.create_connector(&principal, definition).await?;
+    Ok(Json(Element::of(&connector)))
+}
+
+/// Replace a connector
+///
+/// Only connectors added through the API, by the caller's organization, can be replaced; the
+/// definition is checked as for `POST /elements`. Its key stays; without an `id` it keeps its id.
+#[utoipa::path(put, path = "/elements/{key}", tag = "elements",
+    params(("key" = String, Path, description = "The connector's key or numeric id")),
+    request_body(content = Object, description = "A connector definition (docs/connectors.md)"),
+    responses(
+        (status = 200, description = "The connector as the catalog shows it", body = Element),
+        (status = 400, description = "The definition is not valid; `field` names the place", body = ErrorBody),
+        (status = 403, description = "Another organization added the connector", body = ErrorBody),
+        (status = 409, description = "The connector is part of the installation", body = ErrorBody),
+    ))]
+pub(crate) async fn replace_element(
+    State(state): State<ApiState>,
+    Caller(principal): Caller,
+    Path(key): Path<String>,
+    JsonBody(definition): JsonBody<serde_json::Value>,
+) -> Result<Json<Element>, ApiError> {
+    let connector = state
+        .app
+        .replace_connector(&principal, &key, definition)
+        .await?;
+    Ok(Json(Element::of(&connector)))
+}
+
+/// Delete a connector
+///
+/// Only connectors added through the API, by the caller's organization. Their instances stay,
+/// and their calls answer that the connector is gone until it is added again.
+#[utoipa::path(delete, path = "/elements/{key}", tag = "elements",
+    params(("key" = String, Path, description = "The connector's key or numeric id")),
+    responses(
+        (status = 200, description = "Deleted", body = Object),
+        (status = 403, description = "Another organization added the connector", body = ErrorBody),
+        (status = 409, description = "The connector is part of the installation", body = ErrorBody),
+    ))]
+pub(crate) async fn delete_element(
+    State(state): State<ApiState>,
+    Caller(principal): Caller,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.app.delete_connector(&principal, &key).await?;
+    Ok(Json(serde_json::json!({})))
+}
+
+/// Export a connector's definition
+///
+/// The definition as written (before provider inheritance), ready for `POST /elements` or a
+/// connectors folder.
+#[utoipa::path(get, path = "/elements/{key}/export", tag = "elements",
+    params(("key" = String, Path, description = "The connector's key or numeric id")),
+    responses((status = 200, description = "The definition (docs/connectors.md)", body = Object)))]
+pub(crate) async fn export_element(
+    State(state): State<ApiState>,
+    _caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(state.app.export_connector(&key)?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CloneElementRequest {
+    /// The copy's key; `<key>-copy` when absent.
+    key: Option<String>,
+    /// The copy's name; `<name> (copy)` when absent.
+    name: Option<String>,
+}
+
+/// Clone a connector
+///
+/// Copies any connector (bundled ones included) into a new one the caller's organization can
+/// change, under a new key, name and id.
+#[utoipa::path(post, path = "/elements/{key}/clone", tag = "elements",
+    params(("key" = String, Path, description = "The connector's key or numeric id")),
+    request_body(content = CloneElementRequest, description = "Optional: the copy's key and name"),
+    responses(
+        (status = 200, description = "The copy", body = Element),
+        (status = 409, description = "A connector has the copy's key", body = ErrorBody),
+    ))]
+pub(crate) async fn clone_element(
+    State(state): State<ApiState>,
+    Caller(principal): Caller,
+    Path(key): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Element>, ApiError> {
+    let request: CloneElementRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CloneElementRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request("body", format!("the body is not a clone request: {e}"))
+        })?
+    };
+    let connector = state
+        .app
+        .clone_connector(
+            &principal,
+            &key,
+            ferry_app::ConnectorCopy {
+                key: request.key,
+                name: request.name,
+            },
+        )
+        .await?;
+    Ok(Json(Element::of(&connector)))
 }
 
 #[utoipa::path(get, path = "/elements/{key}", tag = "elements", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
@@ -58,7 +191,7 @@ pub(crate) async fn get_element(
     _caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Element>, ApiError> {
-    Ok(Json(Element::of(connector(&state, &key)?)))
+    Ok(Json(Element::of(connector(&state, &key)?.as_ref())))
 }
 
 #[utoipa::path(get, path = "/elements/{key}/metadata", tag = "elements", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
@@ -68,7 +201,7 @@ pub(crate) async fn get_element_metadata(
     _caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<ElementMetadata>, ApiError> {
-    Ok(Json(ElementMetadata::of(connector(&state, &key)?)))
+    Ok(Json(ElementMetadata::of(connector(&state, &key)?.as_ref())))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]

@@ -187,6 +187,7 @@ pub(crate) async fn list_element_instances(
         .app
         .catalog()
         .get(&key)
+        .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no connector {key:?}")))?;
     let mut filter = filter_from(query.as_deref());
     filter.connector_key = Some(connector.def.key.clone());

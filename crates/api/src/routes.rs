@@ -33,6 +33,11 @@ async fn get_health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
+/// The JSON Schema of connector definitions (docs/connectors.md), for editors and generators.
+async fn get_connector_definition_schema() -> axum::Json<serde_json::Value> {
+    axum::Json(ferry_model::connector::ConnectorDef::json_schema())
+}
+
 async fn fallback_not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("{} is not a path of ferry", uri.path()))
 }
@@ -48,9 +53,15 @@ async fn method_not_allowed() -> ApiError {
 /// Every documented route of `/elements/api-v2` and beside it; [`router`] adds the fallbacks.
 fn documented_routes() -> OpenApiRouter<ApiState> {
     let api = OpenApiRouter::new()
-        .routes(routes!(elements::list_elements))
+        .routes(routes!(elements::list_elements, elements::create_element))
         .routes(routes!(elements::list_element_keys))
-        .routes(routes!(elements::get_element))
+        .routes(routes!(
+            elements::get_element,
+            elements::replace_element,
+            elements::delete_element
+        ))
+        .routes(routes!(elements::export_element))
+        .routes(routes!(elements::clone_element))
         .routes(routes!(elements::get_element_metadata))
         .routes(routes!(
             elements::get_element_oauth_url,
@@ -198,6 +209,10 @@ pub fn router(app: App) -> Router {
         .nest("/elements/api-v2", hub)
         .merge(docs_page::routes(document))
         .route("/health", get(get_health))
+        .route(
+            "/connector-definition.schema.json",
+            get(get_connector_definition_schema),
+        )
         .route("/oauth/callback", get(callback_page::oauth_callback))
         .layer(cors)
         // Proxies answer browsers by their own CORS origins, not the platform's.

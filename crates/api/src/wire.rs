@@ -148,10 +148,11 @@ impl Element {
             transformations_enabled: false,
             bulk_download_enabled: false,
             bulk_upload_enabled: false,
-            cloneable: false,
+            cloneable: true,
             extendable: false,
             beta: false,
-            private: false,
+            // Added through the API (`POST /elements`), rather than part of the installation.
+            private: connector.origin == ferry_connectors::ConnectorOrigin::User,
             extended: false,
             protocol_type: "http",
             default_scopes: def
@@ -175,8 +176,8 @@ impl ElementMetadata {
                 kind: def.auth.wire_type(),
             },
             events: Events {
-                supported: false,
-                methods: Vec::new(),
+                supported: def.events.is_some(),
+                methods: def.events.iter().map(|_| "polling").collect(),
             },
             configuration: configuration(connector),
         }

@@ -123,6 +123,14 @@ impl From<ConnectorError> for AppError {
                 retry_after_secs: None,
             },
             ConnectorError::Credentials(credentials) => credentials.into(),
+            ConnectorError::Conflict(message) => AppError::Conflict(message),
+            // The connector's own code failed, not the caller: answered like a failing provider.
+            ConnectorError::ScriptFailed { .. } => AppError::Provider {
+                status: 502,
+                message: error.to_string(),
+                provider_message: None,
+                retry_after_secs: None,
+            },
             ConnectorError::InvalidDefinition { .. } => AppError::Internal(error.to_string()),
         }
     }

@@ -40,6 +40,7 @@ impl App {
             instance_id: Some(instance.id.0),
             account: instance.account.as_deref(),
             configuration: Some(&instance.configuration),
+            secrets: Some(&instance.secret_configuration),
         };
         let response = self
             .inner

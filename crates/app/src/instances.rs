@@ -6,7 +6,7 @@ use crate::secrets::{generate_secret, secret_hash};
 use crate::tenancy::Principal;
 use crate::{App, AppError};
 use ferry_connectors::Connector;
-use ferry_model::connector::{ConfigFieldKind, ConnectorDef};
+use ferry_model::connector::{ConfigFieldKind, ConnectorDef, OAuth2Grant};
 use ferry_model::instance::{AuthorizationState, Instance, OAuthGrant};
 use ferry_model::tenancy::User;
 use ferry_model::{InstanceId, Secret};
@@ -99,9 +99,11 @@ pub(crate) fn split_configuration(
         if key == REFRESH_TOKEN || key == ACCESS_TOKEN {
             continue;
         }
-        let is_secret = def
-            .configuration_field(key)
-            .is_some_and(|field| field.kind == ConfigFieldKind::Password);
+        // The OAuth client secret is sealed even where a definition forgot to say so.
+        let is_secret = key == API_SECRET
+            || def
+                .configuration_field(key)
+                .is_some_and(|field| field.kind == ConfigFieldKind::Password);
         if is_secret {
             split.secret.insert(key.clone(), Secret::new(value.clone()));
         } else {
@@ -197,8 +199,7 @@ pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), AppError> {
 
 impl App {
     pub(crate) fn connector(&self, key_or_id: &str) -> Result<Arc<Connector>, AppError> {
-        self.inner
-            .catalog
+        self.catalog()
             .get(key_or_id)
             .cloned()
             .ok_or_else(|| AppError::NotFound(format!("no connector {key_or_id:?}")))
@@ -275,11 +276,24 @@ impl App {
             }
         };
         let grant = match def.oauth2() {
-            None => None,
+            None => {
+                // API key, HTTP Basic or no auth: what the auth reads must be there now.
+                check_required(def, &input.configuration, false)?;
+                None
+            }
             Some(oauth) => {
                 let split = split_configuration(def, &input.configuration);
                 let credentials = client_credentials(&split.plain, &split.secret);
-                let tokens = if external {
+                let tokens = if oauth.grant == OAuth2Grant::ClientCredentials {
+                    check_required(def, &input.configuration, true)?;
+                    let scopes = requested_scopes(def, &input.configuration);
+                    self.inner
+                        .oauth
+                        .client_credentials(oauth, &credentials?, &scopes)
+                        .await
+                        .map_err(|e| grant_refused(e, "client credentials"))
+                        .map(|tokens| (tokens, None))?
+                } else if external {
                     check_required(def, &input.configuration, true)?;
                     let refresh = input
                         .configuration
@@ -359,6 +373,7 @@ impl App {
             instance_id: Some(instance.id.0),
             account: None,
             configuration: Some(&instance.configuration),
+            secrets: Some(&instance.secret_configuration),
         };
         match self
             .inner

@@ -1,7 +1,9 @@
 //! ferry-app: the application services — what a request may do and in which order. It owns
 //! authentication of the Cloud Elements `Authorization` header parts against hashed secrets,
 //! tenancy, instance life (creation by the Cloud Elements code flow, by ferry-hosted consent or from
-//! an existing refresh token; re-authentication; enable/disable), single-flight token refresh with a
+//! an existing refresh token or the client-credentials grant; re-authentication; enable/disable),
+//! the connector builder (connectors users add, replace, delete, export and clone; the catalog
+//! swapped whole and followed across processes), single-flight token refresh with a
 //! cross-process lease, hub calls through the connector runtime, and flows: their definitions and
 //! instances, the triggers that start executions, the queue workers that run them step by step, and
 //! the history users read. It depends on the store,
@@ -9,6 +11,7 @@
 
 mod cache;
 mod clock;
+mod connector_builder;
 mod console_sign_in;
 mod error;
 mod executions;
@@ -30,6 +33,7 @@ mod tenancy;
 mod triggers;
 
 pub use clock::{Clock, SystemClock};
+pub use connector_builder::ConnectorCopy;
 pub use console_sign_in::{ConsoleSession, SESSION_COOKIE, session_cookie};
 pub use error::AppError;
 pub use executions::{ExecutionPage, ExecutionQuery};
@@ -53,7 +57,7 @@ use ferry_model::InstanceId;
 use ferry_oauth::{OAuthClient, StateSigner};
 use ferry_store::Store;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Operator settings the services need.
@@ -81,7 +85,12 @@ pub struct App {
 
 struct AppInner {
     store: Store,
-    catalog: Catalog,
+    /// The catalog in use: the installation's connectors plus the users' (swapped whole).
+    catalog: RwLock<Arc<Catalog>>,
+    /// The embedded and directory connectors, which user definitions are added to.
+    installed_catalog: Catalog,
+    /// The stored user definitions the catalog was last built from (key, updated_at).
+    catalog_fingerprint: tokio::sync::Mutex<Vec<(String, i64)>>,
     runtime: Runtime,
     oauth: OAuthClient,
     state_signer: StateSigner,
@@ -114,7 +123,9 @@ impl App {
         App {
             inner: Arc::new(AppInner {
                 store: parts.store,
-                catalog: parts.catalog,
+                catalog: RwLock::new(Arc::new(parts.catalog.clone())),
+                installed_catalog: parts.catalog,
+                catalog_fingerprint: tokio::sync::Mutex::new(Vec::new()),
                 runtime: parts.runtime,
                 oauth: parts.oauth,
                 state_signer: StateSigner::new(&parts.state_key),
@@ -135,8 +146,13 @@ impl App {
         let _ = self.inner.flows.platform.set(platform);
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.inner.catalog
+    /// The catalog as it is now; user definitions may change it at any time.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.inner
+            .catalog
+            .read()
+            .expect("catalog lock poisoned")
+            .clone()
     }
 
     pub fn store(&self) -> &Store {

@@ -53,7 +53,7 @@ pub enum CallbackOutcome {
 }
 
 fn oauth_connector(connector: &Connector) -> Result<&ferry_model::connector::OAuth2Def, AppError> {
-    connector.def.oauth2().ok_or_else(|| {
+    let oauth = connector.def.oauth2().ok_or_else(|| {
         AppError::input(
             "element",
             format!(
@@ -61,7 +61,17 @@ fn oauth_connector(connector: &Connector) -> Result<&ferry_model::connector::OAu
                 connector.def.key
             ),
         )
-    })
+    })?;
+    if oauth.grant == ferry_model::connector::OAuth2Grant::ClientCredentials {
+        return Err(AppError::input(
+            "element",
+            format!(
+                "the {} connector uses the client-credentials grant, which has no consent: create its instances with POST /instances and the client id and secret",
+                connector.def.key
+            ),
+        ));
+    }
+    Ok(oauth)
 }
 
 impl App {

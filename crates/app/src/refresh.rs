@@ -6,6 +6,7 @@
 use crate::instances::client_credentials;
 use crate::{App, AppError};
 use ferry_connectors::{Credentials, CredentialsError};
+use ferry_model::connector::OAuth2Grant;
 use ferry_model::instance::{AuthorizationState, Instance, OAuthGrant};
 use ferry_model::{InstanceId, Secret};
 use std::sync::{Arc, Mutex};
@@ -26,8 +27,7 @@ pub(crate) struct InstanceCredentials<'a> {
 impl App {
     pub(crate) fn credentials_for(&self, instance: &Instance) -> InstanceCredentials<'_> {
         let has_oauth = self
-            .inner
-            .catalog
+            .catalog()
             .get(&instance.connector_key)
             .is_some_and(|c| c.def.oauth2().is_some());
         InstanceCredentials {
@@ -40,8 +40,7 @@ impl App {
     }
 
     fn refresh_margin_ms(&self, connector_key: &str) -> i64 {
-        self.inner
-            .catalog
+        self.catalog()
             .get(connector_key)
             .and_then(|c| {
                 c.def
@@ -179,8 +178,7 @@ impl App {
             return Ok(done);
         }
         let connector = self
-            .inner
-            .catalog
+            .catalog()
             .get(&instance.connector_key)
             .cloned()
             .ok_or_else(|| {
@@ -192,27 +190,41 @@ impl App {
         let oauth = connector.def.oauth2().ok_or_else(|| {
             CredentialsError::Unavailable("the connector has no OAuth settings".into())
         })?;
-        let refresh_token = instance
-            .grant
-            .as_ref()
-            .and_then(|g| g.refresh_token.clone())
-            .ok_or_else(|| {
-                CredentialsError::NeedsReauthentication(
-                    "the provider gave no refresh token; authorize again".into(),
-                )
-            })?;
         let credentials =
             client_credentials(&instance.configuration, &instance.secret_configuration)
                 .map_err(|e| CredentialsError::Unavailable(e.to_string()))?;
-        tracing::info!(instance_id = %id, "refreshing access token");
-        match self
-            .inner
-            .oauth
-            .refresh(oauth, &credentials, &refresh_token)
-            .await
-        {
+        // The client-credentials grant has no refresh token: a new token is asked for again.
+        let (outcome, refresh_token) = if oauth.grant == OAuth2Grant::ClientCredentials {
+            tracing::info!(instance_id = %id, "asking for a new client-credentials token");
+            let scopes =
+                crate::instances::requested_scopes(&connector.def, &instance.configuration);
+            let outcome = self
+                .inner
+                .oauth
+                .client_credentials(oauth, &credentials, &scopes)
+                .await;
+            (outcome, None)
+        } else {
+            let refresh_token = instance
+                .grant
+                .as_ref()
+                .and_then(|g| g.refresh_token.clone())
+                .ok_or_else(|| {
+                    CredentialsError::NeedsReauthentication(
+                        "the provider gave no refresh token; authorize again".into(),
+                    )
+                })?;
+            tracing::info!(instance_id = %id, "refreshing access token");
+            let outcome = self
+                .inner
+                .oauth
+                .refresh(oauth, &credentials, &refresh_token)
+                .await;
+            (outcome, Some(refresh_token))
+        };
+        match outcome {
             Ok(tokens) => {
-                let grant = self.grant_from(&connector.def, tokens, Some(&refresh_token));
+                let grant = self.grant_from(&connector.def, tokens, refresh_token.as_ref());
                 let applied = store
                     .set_grant(
                         id,

@@ -66,6 +66,9 @@ impl App {
     pub fn start_services(&self) -> Services {
         let (stop, watching) = watch::channel(false);
         let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(
+            self.clone().follow_connector_definitions(watching.clone()),
+        ));
         if self.inner.flows.config.run_workers {
             tasks.push(tokio::spawn(self.clone().work_queue(watching.clone())));
             tasks.push(tokio::spawn(self.clone().listen_for_work(watching.clone())));
@@ -360,8 +363,7 @@ impl App {
         }
         let seconds = match self.inner.store.get_instance_by_id(instance).await {
             Ok(Some(instance)) => self
-                .inner
-                .catalog
+                .catalog()
                 .get(&instance.connector_key)
                 .and_then(|c| c.def.events.as_ref().map(|e| e.interval_seconds))
                 .unwrap_or(60),
@@ -401,6 +403,7 @@ impl App {
             instance_id: Some(instance.id.0),
             account: instance.account.as_deref(),
             configuration: Some(&instance.configuration),
+            secrets: Some(&instance.secret_configuration),
         };
         let batch = self
             .inner
@@ -504,6 +507,20 @@ impl App {
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Keeps this process's catalog in step with the connector definitions users add, replace or
+    /// delete through any process.
+    async fn follow_connector_definitions(self, mut stop: watch::Receiver<bool>) {
+        while !stopping(&stop) {
+            if let Err(error) = self.follow_user_connectors().await {
+                tracing::warn!(error = %error, "could not look for changed connector definitions");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(crate::connector_builder::CATALOG_FOLLOW_INTERVAL) => {}
                 _ = stop.changed() => {}
             }
         }

@@ -1,16 +1,14 @@
 //! Loading connector definitions: YAML → provider deep merge → strict typed parse → semantic checks
 //! → endpoint rewrites. Every error names the file and the field.
 
+use crate::ConnectorError;
+use crate::base_url::BaseUrl;
 use crate::body_schema::BodySchema;
-use crate::hooks::{self, Stage};
 use crate::routing::PathTemplate;
-use crate::{ConnectorError, ceql};
-use ferry_model::connector::{
-    AuthDef, ConnectorDef, ParameterKind, ParameterLocation, ProviderDef, ResourceDef,
-};
+use ferry_model::connector::{AuthDef, ConnectorDef, ProviderDef, ResourceDef};
 use regex::Regex;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod embedded {
@@ -84,10 +82,29 @@ impl EndpointRewrites {
     }
 }
 
+/// Where a connector's definition came from; only user definitions change through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorOrigin {
+    /// Compiled into the binary (`connectors/` of the source tree).
+    Embedded,
+    /// A folder of the operator's connectors directory, read at start.
+    Directory,
+    /// Sent through `POST /elements` and kept in the database.
+    User,
+}
+
 /// A loaded connector: its definition plus what its operations need compiled once.
 #[derive(Debug)]
 pub struct Connector {
     pub def: ConnectorDef,
+    pub origin: ConnectorOrigin,
+    /// The definition as written (before provider inheritance and endpoint rewrites): what
+    /// `export` answers and what is stored.
+    pub(crate) source: Value,
+    /// Endpoint rewrites, applied to the base URL once an instance's values are filled in.
+    pub(crate) rewrites: EndpointRewrites,
+    /// `base_url` as written, before rewrites.
+    pub(crate) base_url: BaseUrl,
     pub(crate) routes: Vec<(PathTemplate, usize)>,
     /// One per resource, in the order of `def.resources`.
     pub(crate) compiled: Vec<CompiledOperation>,
@@ -98,8 +115,22 @@ impl Connector {
         &self.def.key
     }
 
+    /// The definition as written, for export and storage.
+    pub fn definition(&self) -> &Value {
+        &self.source
+    }
+
     pub fn operation(&self, operation: &str) -> Option<&ResourceDef> {
         self.def.resources.iter().find(|r| r.operation == operation)
+    }
+
+    /// The vendor base URL of one instance (variables filled in, rewrites applied).
+    pub(crate) fn base_url_for(
+        &self,
+        instance: &crate::InstanceContext<'_>,
+    ) -> Result<String, ConnectorError> {
+        self.base_url
+            .fill(instance.configuration, instance.secrets, &self.rewrites)
     }
 
     pub(crate) fn operation_index(&self, operation: &str) -> Option<usize> {
@@ -127,10 +158,13 @@ impl CompiledOperation {
     }
 }
 
-/// Every connector ferry knows, by key and by numeric id.
+/// Every connector ferry knows, by key and by numeric id. A catalog is a value: adding or
+/// removing a connector makes a new catalog (the application swaps it in whole).
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     by_key: BTreeMap<String, Arc<Connector>>,
+    providers: Arc<BTreeMap<String, ProviderDef>>,
+    rewrites: EndpointRewrites,
 }
 
 impl Catalog {
@@ -167,8 +201,30 @@ impl Catalog {
             }
             provider_defs.insert(def.key.clone(), def);
         }
-        let mut catalog = Catalog::default();
-        let mut ids = BTreeMap::new();
+        let mut catalog = Catalog {
+            by_key: BTreeMap::new(),
+            providers: Arc::new(provider_defs),
+            rewrites: rewrites.clone(),
+        };
+        catalog.add_sources(connectors, ConnectorOrigin::Embedded)?;
+        Ok(catalog)
+    }
+
+    /// Adds the connector folders of `sources` (`<folder>/connector.yaml` and optional
+    /// `<folder>/schemas.yaml`), refusing keys and ids the catalog already has.
+    fn add_sources(
+        &mut self,
+        connectors: &[DefinitionSource],
+        origin: ConnectorOrigin,
+    ) -> Result<(), ConnectorError> {
+        let catalog = self;
+        let provider_defs = catalog.providers.clone();
+        let rewrites = catalog.rewrites.clone();
+        let mut ids: BTreeMap<i64, String> = catalog
+            .by_key
+            .values()
+            .map(|c| (c.def.id, c.def.key.clone()))
+            .collect();
         let (schema_files, definitions): (Vec<_>, Vec<_>) = connectors
             .iter()
             .partition(|source| source.location.ends_with("/schemas.yaml"));
@@ -178,7 +234,12 @@ impl Catalog {
                 .iter()
                 .find(|s| s.location.rsplit_once('/').map(|(f, _)| f) == folder)
                 .copied();
-            let connector = load_connector(source, schemas, &provider_defs, rewrites)?;
+            let mut value = parse_yaml(source)?;
+            if let Some(schemas) = schemas {
+                merge_schema_file(&mut value, schemas, &source.location)?;
+            }
+            let connector =
+                load_connector(&source.location, value, &provider_defs, &rewrites, origin)?;
             if let Some(other) = ids.insert(connector.def.id, connector.def.key.clone()) {
                 return Err(invalid(
                     &source.location,
@@ -200,7 +261,120 @@ impl Catalog {
                 .by_key
                 .insert(connector.def.key.clone(), Arc::new(connector));
         }
+        Ok(())
+    }
+
+    /// The embedded catalog plus the connector folders of an operator's directory
+    /// (`<dir>/<key>/connector.yaml`, optional `schemas.yaml`).
+    pub fn with_directory(mut self, dir: &std::path::Path) -> Result<Catalog, ConnectorError> {
+        let mut folders: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| unreadable(dir, e))?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir())
+            .collect();
+        folders.sort();
+        let mut sources = Vec::new();
+        for folder in folders {
+            sources.extend(folder_sources(&folder)?);
+        }
+        self.add_sources(&sources, ConnectorOrigin::Directory)?;
+        Ok(self)
+    }
+
+    /// This catalog plus one connector folder (`<folder>/connector.yaml`, optional `schemas.yaml`).
+    pub fn with_folder(mut self, folder: &std::path::Path) -> Result<Catalog, ConnectorError> {
+        let sources = folder_sources(folder)?;
+        if sources.is_empty() {
+            return Err(ConnectorError::InvalidDefinition {
+                location: folder.display().to_string(),
+                message: "holds no connector.yaml".into(),
+            });
+        }
+        self.add_sources(&sources, ConnectorOrigin::Directory)?;
+        Ok(self)
+    }
+
+    /// The embedded providers without any connector: what a folder is checked against.
+    pub fn embedded_providers(rewrites: &EndpointRewrites) -> Result<Catalog, ConnectorError> {
+        let mut catalog = Catalog::embedded(rewrites)?;
+        catalog.by_key.clear();
         Ok(catalog)
+    }
+
+    /// Parses and checks one user definition (JSON or YAML text) without adding it; `location`
+    /// names it in errors (`POST /elements`, a file name, …).
+    pub fn parse_definition(
+        &self,
+        location: &str,
+        text: &str,
+    ) -> Result<Connector, ConnectorError> {
+        let value = parse_yaml(&DefinitionSource {
+            location: location.to_owned(),
+            text: text.to_owned(),
+        })?;
+        self.load_definition(location, value)
+    }
+
+    /// Checks one user definition given as a JSON value, without adding it.
+    pub fn load_definition(
+        &self,
+        location: &str,
+        value: Value,
+    ) -> Result<Connector, ConnectorError> {
+        load_connector(
+            location,
+            value,
+            &self.providers,
+            &self.rewrites,
+            ConnectorOrigin::User,
+        )
+    }
+
+    /// A catalog with `connector` added, or replacing the user connector of the same key. Its key
+    /// and id must not belong to another connector.
+    pub fn with_connector(&self, connector: Connector) -> Result<Catalog, ConnectorError> {
+        self.admits(&connector)?;
+        let mut next = self.clone();
+        next.by_key
+            .insert(connector.def.key.clone(), Arc::new(connector));
+        Ok(next)
+    }
+
+    /// Whether [`Catalog::with_connector`] would take `connector`.
+    pub fn admits(&self, connector: &Connector) -> Result<(), ConnectorError> {
+        if let Some(existing) = self.by_key.get(&connector.def.key)
+            && existing.origin != ConnectorOrigin::User
+        {
+            return Err(ConnectorError::Conflict(format!(
+                "the {} connector is part of this installation and cannot be replaced; clone it under another key",
+                connector.def.key
+            )));
+        }
+        if let Some(other) = self
+            .by_key
+            .values()
+            .find(|c| c.def.id == connector.def.id && c.def.key != connector.def.key)
+        {
+            return Err(ConnectorError::Conflict(format!(
+                "id {} is already the id of connector {:?}",
+                connector.def.id, other.def.key
+            )));
+        }
+        Ok(())
+    }
+
+    /// A catalog without the user connector `key`.
+    pub fn without_connector(&self, key: &str) -> Catalog {
+        let mut next = self.clone();
+        if next
+            .by_key
+            .get(key)
+            .is_some_and(|c| c.origin == ConnectorOrigin::User)
+        {
+            next.by_key.remove(key);
+        }
+        next
     }
 
     /// By key (`gmail`) or numeric id (`6409`), as Cloud Elements accepted both.
@@ -214,6 +388,30 @@ impl Catalog {
     pub fn connectors(&self) -> impl Iterator<Item = &Arc<Connector>> {
         self.by_key.values()
     }
+}
+
+fn unreadable(path: &std::path::Path, error: std::io::Error) -> ConnectorError {
+    ConnectorError::InvalidDefinition {
+        location: path.display().to_string(),
+        message: format!("cannot be read: {error}"),
+    }
+}
+
+/// A folder's `connector.yaml` and `schemas.yaml`, those that exist.
+fn folder_sources(folder: &std::path::Path) -> Result<Vec<DefinitionSource>, ConnectorError> {
+    let mut sources = Vec::new();
+    for file in ["connector.yaml", "schemas.yaml"] {
+        let path = folder.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
+        sources.push(DefinitionSource {
+            location: path.display().to_string(),
+            text,
+        });
+    }
+    Ok(sources)
 }
 
 fn parse_yaml(source: &DefinitionSource) -> Result<Value, ConnectorError> {
@@ -240,7 +438,7 @@ fn typed<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn invalid(location: &str, field: &str, message: &str) -> ConnectorError {
+pub(crate) fn invalid(location: &str, field: &str, message: &str) -> ConnectorError {
     ConnectorError::InvalidDefinition {
         location: format!("{location}: {field}"),
         message: message.to_owned(),
@@ -266,16 +464,16 @@ fn deep_merge(base: &Value, over: &Value) -> Value {
 }
 
 fn load_connector(
-    source: &DefinitionSource,
-    schemas: Option<&DefinitionSource>,
+    location: &str,
+    mut value: Value,
     providers: &BTreeMap<String, ProviderDef>,
     rewrites: &EndpointRewrites,
+    origin: ConnectorOrigin,
 ) -> Result<Connector, ConnectorError> {
-    let location = source.location.as_str();
-    let mut value = parse_yaml(source)?;
-    if let Some(schemas) = schemas {
-        merge_schema_file(&mut value, schemas, location)?;
+    if !value.is_object() {
+        return Err(invalid(location, "(top level)", "must be a mapping"));
     }
+    let source = value.clone();
     if let Some(provider_key) = value.get("provider").and_then(Value::as_str) {
         let provider = providers.get(provider_key).ok_or_else(|| {
             invalid(
@@ -298,7 +496,8 @@ fn load_connector(
             .insert("auth".into(), merged);
     }
     let mut def: ConnectorDef = typed(location, value)?;
-    validate(location, &def)?;
+    crate::definition_checks::validate(location, &def)?;
+    let base_url = BaseUrl::parse(&def.base_url).map_err(|e| invalid(location, "base_url", &e))?;
     apply_rewrites(&mut def, rewrites);
     let mut routes = Vec::with_capacity(def.resources.len());
     let mut compiled = Vec::with_capacity(def.resources.len());
@@ -312,6 +511,10 @@ fn load_connector(
     routes.sort_by(|(a, _), (b, _)| a.specificity().cmp(&b.specificity()).reverse());
     Ok(Connector {
         def,
+        origin,
+        source,
+        rewrites: rewrites.clone(),
+        base_url,
         routes,
         compiled,
     })
@@ -395,250 +598,6 @@ fn apply_rewrites(def: &mut ConnectorDef, rewrites: &EndpointRewrites) {
         oauth.token_url = rewrites.apply(&oauth.token_url);
         oauth.revoke_url = oauth.revoke_url.as_deref().map(|u| rewrites.apply(u));
     }
-}
-
-fn check_url(location: &str, field: &str, value: &str) -> Result<(), ConnectorError> {
-    match url::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
-        Ok(_) => Err(invalid(
-            location,
-            field,
-            &format!("{value:?} is not an http(s) URL"),
-        )),
-        Err(e) => Err(invalid(
-            location,
-            field,
-            &format!("{value:?} is not a URL: {e}"),
-        )),
-    }
-}
-
-fn check_pointer(location: &str, field: &str, pointer: &str) -> Result<(), ConnectorError> {
-    if pointer.is_empty() || pointer.starts_with('/') {
-        Ok(())
-    } else {
-        Err(invalid(
-            location,
-            field,
-            &format!("{pointer:?} is not a JSON pointer (it must start with '/')"),
-        ))
-    }
-}
-
-fn validate(location: &str, def: &ConnectorDef) -> Result<(), ConnectorError> {
-    let expected_key = location
-        .rsplit('/')
-        .nth(1)
-        .filter(|_| location.ends_with("/connector.yaml"));
-    if !def
-        .key
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        || def.key.is_empty()
-    {
-        return Err(invalid(
-            location,
-            "key",
-            "use lowercase letters, digits, '-' and '_'",
-        ));
-    }
-    if let Some(folder) = expected_key
-        && folder != def.key
-    {
-        return Err(invalid(
-            location,
-            "key",
-            &format!("{:?} differs from its folder name {folder:?}", def.key),
-        ));
-    }
-    check_url(location, "base_url", &def.base_url)?;
-    if let AuthDef::Oauth2(oauth) = &def.auth {
-        check_url(location, "auth.authorization_url", &oauth.authorization_url)?;
-        check_url(location, "auth.token_url", &oauth.token_url)?;
-        if let Some(revoke) = &oauth.revoke_url {
-            check_url(location, "auth.revoke_url", revoke)?;
-        }
-    }
-    let mut config_keys = BTreeSet::new();
-    for (index, field) in def.configuration.iter().enumerate() {
-        if !config_keys.insert(field.key.as_str()) {
-            return Err(invalid(
-                location,
-                &format!("configuration[{index}].key"),
-                &format!("{:?} appears twice", field.key),
-            ));
-        }
-    }
-    let mut operations = BTreeSet::new();
-    let mut signatures = BTreeSet::new();
-    for (index, resource) in def.resources.iter().enumerate() {
-        let at = |field: &str| format!("resources[{index}].{field}");
-        if !operations.insert(resource.operation.as_str()) {
-            return Err(invalid(
-                location,
-                &at("operation"),
-                &format!("{:?} appears twice", resource.operation),
-            ));
-        }
-        if !signatures.insert((resource.method, resource.path.as_str())) {
-            return Err(invalid(
-                location,
-                &at("path"),
-                &format!(
-                    "{} {} appears twice",
-                    resource.method.as_str(),
-                    resource.path
-                ),
-            ));
-        }
-        let template =
-            PathTemplate::parse(&resource.path).map_err(|e| invalid(location, &at("path"), &e))?;
-        let vendor = PathTemplate::parse(&resource.vendor.path)
-            .map_err(|e| invalid(location, &at("vendor.path"), &e))?;
-        let path_params: BTreeSet<&str> = resource
-            .parameters
-            .iter()
-            .filter(|p| p.location == ParameterLocation::Path)
-            .map(|p| p.name.as_str())
-            .collect();
-        for name in template.placeholders() {
-            if !path_params.contains(name) {
-                return Err(invalid(
-                    location,
-                    &at("parameters"),
-                    &format!("path placeholder {{{name}}} has no parameter with in: path"),
-                ));
-            }
-        }
-        for name in &path_params {
-            if !template.placeholders().any(|p| p == *name) {
-                return Err(invalid(
-                    location,
-                    &at("parameters"),
-                    &format!(
-                        "path parameter {name:?} does not appear in {}",
-                        resource.path
-                    ),
-                ));
-            }
-        }
-        for name in vendor.placeholders() {
-            if !path_params.contains(name) {
-                return Err(invalid(
-                    location,
-                    &at("vendor.path"),
-                    &format!("{{{name}}} is not a path parameter of this operation"),
-                ));
-            }
-        }
-        let mut names = BTreeSet::new();
-        for (p_index, parameter) in resource.parameters.iter().enumerate() {
-            let p_at = |field: &str| format!("resources[{index}].parameters[{p_index}].{field}");
-            if !names.insert(parameter.name.as_str()) {
-                return Err(invalid(
-                    location,
-                    &p_at("name"),
-                    &format!("{:?} appears twice", parameter.name),
-                ));
-            }
-            if parameter.kind == ParameterKind::Ceql {
-                if parameter.ceql_fields.is_empty() {
-                    return Err(invalid(
-                        location,
-                        &p_at("ceql_fields"),
-                        "a ceql parameter needs at least one field",
-                    ));
-                }
-                for field in parameter.ceql_fields.keys() {
-                    if !ceql::is_identifier(field) {
-                        return Err(invalid(
-                            location,
-                            &p_at("ceql_fields"),
-                            &format!("{field:?} is not a field name"),
-                        ));
-                    }
-                }
-            }
-            if parameter.location == ParameterLocation::Path && !parameter.required {
-                return Err(invalid(
-                    location,
-                    &p_at("required"),
-                    "path parameters are always required",
-                ));
-            }
-        }
-        for (stage_name, hook) in resource.hooks.named() {
-            let stage = Stage::from_name(stage_name);
-            if !hooks::exists(stage, hook) {
-                return Err(invalid(
-                    location,
-                    &at(&format!("hooks.{stage_name}")),
-                    &format!(
-                        "unknown {stage_name} hook {hook:?} (known: {})",
-                        hooks::names(stage).join(", ")
-                    ),
-                ));
-            }
-        }
-        if let Some(split) = &resource.vendor.split
-            && split.max_items == 0
-        {
-            return Err(invalid(
-                location,
-                &at("vendor.split.max_items"),
-                "must be at least 1",
-            ));
-        }
-        if let Some(root) = &resource.response.root {
-            check_pointer(location, &at("response.root"), root)?;
-        }
-        if let Some(token) = &resource.response.next_page_token {
-            check_pointer(location, &at("response.next_page_token"), token)?;
-        }
-    }
-    if let Some(quota) = &def.quota
-        && quota.units_per_minute == 0
-    {
-        return Err(invalid(
-            location,
-            "quota.units_per_minute",
-            "must be at least 1",
-        ));
-    }
-    if let Some(events) = &def.events {
-        if !hooks::exists(hooks::Stage::Events, &events.polling_hook) {
-            return Err(invalid(
-                location,
-                "events.polling_hook",
-                &format!(
-                    "unknown hook {:?} (known: {})",
-                    events.polling_hook,
-                    hooks::names(hooks::Stage::Events).join(", ")
-                ),
-            ));
-        }
-        if events.interval_seconds == 0 {
-            return Err(invalid(
-                location,
-                "events.interval_seconds",
-                "must be at least 1",
-            ));
-        }
-    }
-    if let Some(identity) = &def.identity {
-        if !operations.contains(identity.operation.as_str()) {
-            return Err(invalid(
-                location,
-                "identity.operation",
-                &format!(
-                    "{:?} is not an operation of this connector",
-                    identity.operation
-                ),
-            ));
-        }
-        check_pointer(location, "identity.account", &identity.account)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -783,6 +742,34 @@ mod tests {
             (
                 format!("{ONE_RESOURCE}{}", ONE_RESOURCE.replace("resources:\n", "")),
                 "appears twice",
+            ),
+            (
+                format!(
+                    "{ONE_RESOURCE}events: {{object_type: things, polling: {{operation: nope, id: /id, updated: /u}}}}\n"
+                ),
+                "events.polling.operation",
+            ),
+            (
+                format!(
+                    "{ONE_RESOURCE}events: {{object_type: things, polling: {{operation: getThing, id: /id, updated: /u}}}}\n"
+                ),
+                "without path parameters",
+            ),
+            (
+                format!(
+                    "{ONE_RESOURCE}events: {{object_type: things, polling_hook: gmail.history, polling: {{operation: getThing, id: /id, updated: /u}}}}\n"
+                ),
+                "exactly one of polling",
+            ),
+            (
+                format!(
+                    "{ONE_RESOURCE}    response: {{pagination: {{style: page, parameter: page, default_size: 0}}}}\n"
+                ),
+                "resources[0].response.pagination.default_size",
+            ),
+            (
+                format!("{ONE_RESOURCE}errors: {{rules: [{{vendor_status: 404, code: X, status: 404}}]}}\n"),
+                "errors.rules[0].code",
             ),
         ];
         for (body, expected) in cases {

@@ -68,6 +68,8 @@ pub(crate) struct VendorRequest {
     pub query: Vec<(String, String)>,
     pub content_type: Option<String>,
     pub body: Option<Bytes>,
+    /// Headers the connector's auth adds (an API key, HTTP Basic); never logged.
+    pub headers: Vec<(String, Secret)>,
 }
 
 #[derive(Debug)]
@@ -158,6 +160,9 @@ impl Egress {
         }
         if let Some(token) = token {
             builder = builder.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.expose());
         }
         if let Some(content_type) = &request.content_type {
             builder = builder.header(CONTENT_TYPE, content_type);

@@ -6,6 +6,10 @@ pub enum ConnectorError {
     #[error("{location}: {message}")]
     InvalidDefinition { location: String, message: String },
 
+    /// A catalog change collides with what exists (a bundled connector's key, another's id).
+    #[error("{0}")]
+    Conflict(String),
+
     /// No operation of the connector matches the method and path.
     #[error("{method} {path} is not an operation of the {connector} connector")]
     NoSuchOperation {
@@ -53,6 +57,10 @@ pub enum ConnectorError {
 
     #[error("the provider did not answer within {0} s")]
     Timeout(u64),
+
+    /// A JavaScript hook of the definition failed (threw, timed out, gave a wrong shape).
+    #[error("the connector's script {script:?} failed: {message}")]
+    ScriptFailed { script: String, message: String },
 
     #[error(transparent)]
     Credentials(#[from] crate::CredentialsError),

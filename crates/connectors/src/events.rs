@@ -54,6 +54,17 @@ impl Runtime {
             credentials,
             path_values: &[],
         };
-        hooks::run_events(&events.polling_hook, &context, &events.object_type, cursor).await
+        match (&events.polling, &events.polling_hook) {
+            (Some(polling), _) => {
+                crate::polling::poll(&context, polling, &events.object_type, cursor).await
+            }
+            (None, Some(hook)) => {
+                hooks::run_events(hook, &context, &events.object_type, cursor).await
+            }
+            (None, None) => Err(ConnectorError::InvalidDefinition {
+                location: format!("{}: events", connector.def.key),
+                message: "declares no way to poll".into(),
+            }),
+        }
     }
 }

@@ -8,6 +8,7 @@ use crate::runtime::HubBody;
 use bytes::Bytes;
 use ferry_model::connector::{ParameterDef, ParameterKind, ParameterLocation, ResourceDef};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// Path values must match their parameter's pattern: a value that cannot be an id names nothing.
 pub(crate) fn check_path_values(
@@ -239,6 +240,12 @@ pub(crate) fn json_bodies(
             ));
         }
     };
+    let caller = match caller {
+        Some(given) if !resource.vendor.body_fields.is_empty() => {
+            Some(pick_fields(&resource.vendor.body_fields, &given))
+        }
+        other => other,
+    };
     let body = match (&resource.vendor.body, caller) {
         (None, caller) => caller,
         (Some(template), caller) => {
@@ -279,6 +286,34 @@ pub(crate) fn json_bodies(
             Some(Value::Object(part))
         })
         .collect())
+}
+
+/// A new object of `fields` (name → JSON pointer into `from`); absent values are left out.
+pub(crate) fn pick_fields(fields: &BTreeMap<String, String>, from: &Value) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .filter_map(|(name, pointer)| {
+                let value = if pointer.is_empty() {
+                    Some(from)
+                } else {
+                    from.pointer(pointer)
+                };
+                value.map(|value| (name.clone(), value.clone()))
+            })
+            .collect(),
+    )
+}
+
+/// The reply with `response.fields` applied to the object, or to each object of a list.
+pub(crate) fn map_reply_fields(fields: &BTreeMap<String, String>, reply: Value) -> Value {
+    match reply {
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|item| pick_fields(fields, item)).collect())
+        }
+        Value::Object(_) => pick_fields(fields, &reply),
+        other => other,
+    }
 }
 
 /// Replaces string values that are exactly `"{name}"` by the path value `name`.
@@ -338,6 +373,35 @@ mod tests {
             )
             .unwrap(),
             vec![Some(json!({"id": "r-42", "message": {"threadId": "t"}}))]
+        );
+    }
+
+    #[test]
+    fn fields_are_renamed_both_ways() {
+        let create = resource(
+            "operation: c\nmethod: POST\npath: /contacts\nsummary: s\nvendor: {method: POST, path: /people, body_fields: {full_name: /name, mail: /email/address}}\n",
+        );
+        assert_eq!(
+            json_bodies(
+                &create,
+                &[],
+                &HubBody::Json(
+                    json!({"name": "Ada", "email": {"address": "a@x.test"}, "extra": 1})
+                )
+            )
+            .unwrap(),
+            vec![Some(json!({"full_name": "Ada", "mail": "a@x.test"}))]
+        );
+        let fields = BTreeMap::from([
+            ("id".to_owned(), "/uid".to_owned()),
+            ("name".to_owned(), "/full_name".to_owned()),
+        ]);
+        assert_eq!(
+            map_reply_fields(
+                &fields,
+                json!([{"uid": 1, "full_name": "Ada", "x": 0}, {"uid": 2}])
+            ),
+            json!([{"id": 1, "name": "Ada"}, {"id": 2}])
         );
     }
 

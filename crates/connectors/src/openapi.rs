@@ -201,8 +201,21 @@ fn operation(
     if !resource.tag.is_empty() {
         operation.insert("tags".into(), json!([resource.tag]));
     }
-    if !resource.parameters.is_empty() {
-        let parameters = resource.parameters.iter().map(parameter).collect();
+    let mut parameters: Vec<Value> = resource.parameters.iter().map(parameter).collect();
+    if resource.response.pagination.is_some() {
+        // ferry's own paging parameters, whatever the vendor's style.
+        parameters.push(json!({
+            "name": "pageSize", "in": "query",
+            "description": "Results per page.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 10000}
+        }));
+        parameters.push(json!({
+            "name": "nextPage", "in": "query",
+            "description": "The `Elements-Next-Page-Token` of the previous page.",
+            "schema": {"type": "string"}
+        }));
+    }
+    if !parameters.is_empty() {
         operation.insert("parameters".into(), Value::Array(parameters));
     }
     if let Some(body) = &resource.request_body {
@@ -450,15 +463,17 @@ fn form_media(parts: &[FormPartDef], home: &Pointer) -> Value {
 }
 
 fn success_response(resource: &ResourceDef, home: &Pointer) -> Value {
-    let pages = resource.response.next_page_token.is_some();
+    let pages =
+        resource.response.next_page_token.is_some() || resource.response.pagination.is_some();
     let mut headers = Map::new();
     headers.insert(REQUEST_ID.into(), header_ref(REQUEST_ID));
     headers.insert(INSTANCE_ID.into(), header_ref(INSTANCE_ID));
     if pages {
-        let takes_next_page = resource
-            .parameters
-            .iter()
-            .any(|p| p.location == ParameterLocation::Query && p.name == "nextPage");
+        let takes_next_page = resource.response.pagination.is_some()
+            || resource
+                .parameters
+                .iter()
+                .any(|p| p.location == ParameterLocation::Query && p.name == "nextPage");
         let description = if takes_next_page {
             "Present when more results exist: pass it back as `nextPage` for the next page."
         } else {

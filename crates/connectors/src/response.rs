@@ -96,6 +96,8 @@ mod tests {
             when_missing: Some(json!([])),
             next_page_token: token.map(str::to_owned),
             schema: None,
+            fields: Default::default(),
+            pagination: None,
         }
     }
 

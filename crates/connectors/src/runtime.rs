@@ -7,16 +7,20 @@
 //! and the reply is cut at `response.root` and reshaped by a `response` hook.
 
 use crate::ConnectorError;
-use crate::catalog::{CompiledOperation, Connector};
+use crate::catalog::Connector;
 use crate::egress::{Credentials, Egress, VendorRequest};
 use crate::hooks::{self, HookContext, HookOutput};
+use crate::pagination::PagePlan;
 use crate::quota::{QuotaDecision, QuotaLimiter};
 use crate::vendor_errors::{provider_error, snippet};
 use crate::{mapping, response};
+use crate::{scripts, vendor_auth};
 use bytes::Bytes;
+use ferry_model::Secret;
 use ferry_model::connector::{HttpMethod, QuotaScope, ResourceDef};
 use reqwest::Method;
-use serde_json::Value;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -57,6 +61,8 @@ pub struct InstanceContext<'a> {
     /// The provider account (Gmail: its address), once known.
     pub account: Option<&'a str>,
     pub configuration: Option<&'a BTreeMap<String, String>>,
+    /// The instance's secret configuration (`password` fields: API keys, passwords).
+    pub secrets: Option<&'a BTreeMap<String, Secret>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +92,7 @@ pub struct ResolvedOperation<'c> {
 /// The vendor's successful answer to one call, unparsed.
 struct VendorReply {
     status: u16,
+    headers: HeaderMap,
     body: Bytes,
 }
 
@@ -93,6 +100,8 @@ struct VendorReply {
 pub struct Runtime {
     egress: Egress,
     quota: QuotaLimiter,
+    /// Runs definitions' JavaScript hooks.
+    scripts: ferry_sandbox::Sandbox,
 }
 
 impl Runtime {
@@ -102,7 +111,11 @@ impl Runtime {
 
     /// A runtime whose quota pacing uses `quota` (tests give it a fake clock).
     pub fn with_quota(egress: Egress, quota: QuotaLimiter) -> Self {
-        Runtime { egress, quota }
+        Runtime {
+            egress,
+            quota,
+            scripts: scripts::sandbox(),
+        }
     }
 
     /// Finds the operation for a method and normalized path.
@@ -158,7 +171,36 @@ impl Runtime {
         for name in &resource.hooks.before {
             hooks::run_before(name, &context, request.to_mut()).await?;
         }
-        let query = mapping::vendor_query(resource, compiled, &request.query)?;
+        if let Some(name) = &resource.hooks.pre_request {
+            self.run_pre_request(connector, instance, name, &path_values, request.to_mut())
+                .await?;
+        }
+        let mut query = mapping::vendor_query(resource, compiled, &request.query)?;
+        let pages = resource
+            .response
+            .pagination
+            .as_ref()
+            .map(|def| PagePlan::new(def, &request.query))
+            .transpose()?;
+        let base_url = connector.base_url_for(instance)?;
+        let (auth_headers, auth_query) = vendor_auth::material(&connector.def.auth, instance)?;
+        let url = match pages.as_ref().and_then(|plan| plan.link.as_deref()) {
+            Some(link) => {
+                query.clear();
+                format!("{}{link}", origin_of(&base_url))
+            }
+            None => {
+                if let Some(plan) = &pages {
+                    query.extend(plan.query.iter().cloned());
+                }
+                format!(
+                    "{}{}",
+                    base_url.trim_end_matches('/'),
+                    compiled.vendor_path.fill(&path_values)
+                )
+            }
+        };
+        query.extend(auth_query);
         let bodies: Vec<(Option<String>, Option<Bytes>)> = match &resource.hooks.request {
             Some(name) => match hooks::run_request(name, &context, &request).await? {
                 HookOutput::Upload { content_type, body } => vec![(Some(content_type), Some(body))],
@@ -186,31 +228,67 @@ impl Runtime {
         for (content_type, body) in bodies {
             let vendor = VendorRequest {
                 method: method(resource.vendor.method),
-                url: vendor_url(connector, compiled, &path_values),
+                url: url.clone(),
                 query: query.clone(),
                 content_type,
                 body,
+                headers: auth_headers.clone(),
             };
             reply = Some(
                 self.send(connector, instance, credentials, resource, &vendor)
                     .await?,
             );
         }
-        let VendorReply { status, body } = reply.expect("at least one vendor call is built");
+        let VendorReply {
+            status,
+            headers,
+            body,
+        } = reply.expect("at least one vendor call is built");
         let shaped =
             response::shape(body.clone(), &resource.response).map_err(|e| not_json(&e, &body))?;
-        let body = match &resource.hooks.response {
-            Some(name) => {
-                let value =
-                    serde_json::from_slice(&shaped.body).map_err(|e| not_json(&e, &body))?;
-                mapping::json_bytes(&hooks::run_response(name, value)?)
+        let mut next_page_token = shaped.next_page_token;
+        let fields = &resource.response.fields;
+        let post = resource.hooks.post_request.as_deref();
+        let body = if resource.hooks.response.is_some()
+            || !fields.is_empty()
+            || pages.is_some()
+            || post.is_some()
+        {
+            let mut value: Value =
+                serde_json::from_slice(&shaped.body).map_err(|e| not_json(&e, &body))?;
+            if let Some(plan) = &pages {
+                let raw: Value = if body.iter().all(u8::is_ascii_whitespace) {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&body).map_err(|e| not_json(&e, &body))?
+                };
+                next_page_token = plan.next_token(&raw, &value, &headers, &base_url);
             }
-            None => shaped.body,
+            if let Some(name) = &resource.hooks.response {
+                value = hooks::run_response(name, value)?;
+            }
+            if !fields.is_empty() {
+                value = mapping::map_reply_fields(fields, value);
+            }
+            if let Some(name) = post {
+                let source = &connector.def.scripts[name];
+                value = scripts::run(
+                    &self.scripts,
+                    name,
+                    source,
+                    json!({"status": status, "body": value}),
+                    script_config(instance),
+                )
+                .await?;
+            }
+            mapping::json_bytes(&value)
+        } else {
+            shaped.body
         };
         Ok(HubResponse {
             status,
             body,
-            next_page_token: shaped.next_page_token,
+            next_page_token,
             operation: resource.operation.clone(),
         })
     }
@@ -251,6 +329,21 @@ impl Runtime {
         path_values: &[(String, String)],
         query: &[(String, String)],
     ) -> Result<Value, ConnectorError> {
+        self.read_page(context, operation, path_values, query, None)
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// [`Runtime::read_operation`] for one page of a paged operation: `next_page` is a token
+    /// this answered before; answers the whole reply and the next page's token, if any.
+    pub(crate) async fn read_page<C: Credentials>(
+        &self,
+        context: &HookContext<'_, C>,
+        operation: &str,
+        path_values: &[(String, String)],
+        query: &[(String, String)],
+        next_page: Option<&str>,
+    ) -> Result<(Value, Option<String>), ConnectorError> {
         let connector = context.connector;
         let index = connector.operation_index(operation).ok_or_else(|| {
             ConnectorError::InvalidDefinition {
@@ -261,12 +354,42 @@ impl Runtime {
         let resource = &connector.def.resources[index];
         let compiled = &connector.compiled[index];
         mapping::check_path_values(resource, compiled, path_values)?;
+        let (headers, auth_query) = vendor_auth::material(&connector.def.auth, context.instance)?;
+        let mut query = mapping::vendor_query(resource, compiled, query)?;
+        let token_query: Vec<(String, String)> = next_page
+            .map(|token| vec![("nextPage".to_owned(), token.to_owned())])
+            .unwrap_or_default();
+        let pages = resource
+            .response
+            .pagination
+            .as_ref()
+            .map(|def| PagePlan::new(def, &token_query))
+            .transpose()?;
+        let base_url = connector.base_url_for(context.instance)?;
+        let url = match pages.as_ref().and_then(|plan| plan.link.as_deref()) {
+            Some(link) => {
+                query.clear();
+                format!("{}{link}", origin_of(&base_url))
+            }
+            None => {
+                if let Some(plan) = &pages {
+                    query.extend(plan.query.iter().cloned());
+                }
+                format!(
+                    "{}{}",
+                    base_url.trim_end_matches('/'),
+                    compiled.vendor_path.fill(path_values)
+                )
+            }
+        };
+        query.extend(auth_query);
         let vendor = VendorRequest {
             method: method(resource.vendor.method),
-            url: vendor_url(connector, compiled, path_values),
-            query: mapping::vendor_query(resource, compiled, query)?,
+            url,
+            query,
             content_type: None,
             body: None,
+            headers,
         };
         let reply = self
             .send(
@@ -278,9 +401,16 @@ impl Runtime {
             )
             .await?;
         if reply.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Object(Default::default()));
+            return Ok((Value::Object(Default::default()), None));
         }
-        serde_json::from_slice(&reply.body).map_err(|e| not_json(&e, &reply.body))
+        let value: Value =
+            serde_json::from_slice(&reply.body).map_err(|e| not_json(&e, &reply.body))?;
+        let next = pages.and_then(|plan| {
+            let root = resource.response.root.as_deref().unwrap_or("");
+            let items = value.pointer(root).cloned().unwrap_or(Value::Null);
+            plan.next_token(&value, &items, &reply.headers, &base_url)
+        });
+        Ok((value, next))
     }
 
     /// Paces the call under the connector's quota, sends it and turns failures into errors.
@@ -331,10 +461,12 @@ impl Runtime {
                 response.status.as_u16(),
                 &response.headers,
                 &response.body,
+                &connector.def.errors,
             ));
         }
         Ok(VendorReply {
             status: response.status.as_u16(),
+            headers: response.headers,
             body: response.body,
         })
     }
@@ -349,16 +481,97 @@ fn not_json(error: &serde_json::Error, body: &[u8]) -> ConnectorError {
     }
 }
 
-fn vendor_url(
-    connector: &Connector,
-    compiled: &CompiledOperation,
-    path_values: &[(String, String)],
-) -> String {
-    format!(
-        "{}{}",
-        connector.def.base_url.trim_end_matches('/'),
-        compiled.vendor_path.fill(path_values)
+impl Runtime {
+    /// The `pre_request` script: it sees the checked request and may replace its query and body.
+    async fn run_pre_request(
+        &self,
+        connector: &Connector,
+        instance: &InstanceContext<'_>,
+        name: &str,
+        path_values: &[(String, String)],
+        request: &mut HubRequest,
+    ) -> Result<(), ConnectorError> {
+        let source = &connector.def.scripts[name];
+        let query: serde_json::Map<String, Value> = request
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let body = match &request.body {
+            HubBody::Json(value) => value.clone(),
+            HubBody::Empty | HubBody::Form(_) => Value::Null,
+        };
+        let trigger = json!({
+            "method": request.method.as_str(),
+            "path": request.path,
+            "pathValues": path_values
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect::<serde_json::Map<String, Value>>(),
+            "query": query,
+            "body": body,
+        });
+        let changed = scripts::run(
+            &self.scripts,
+            name,
+            source,
+            trigger,
+            script_config(instance),
+        )
+        .await?;
+        let wrong = |what: &str| ConnectorError::ScriptFailed {
+            script: name.to_owned(),
+            message: format!("done() must be given {{query, body}}; {what}"),
+        };
+        let Value::Object(changed) = changed else {
+            return Err(wrong("it was given something else"));
+        };
+        if let Some(query) = changed.get("query") {
+            let Value::Object(query) = query else {
+                return Err(wrong("query is not an object"));
+            };
+            request.query = query
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect();
+        }
+        if let Some(body) = changed.get("body") {
+            request.body = match body {
+                Value::Null => HubBody::Empty,
+                other => HubBody::Json(other.clone()),
+            };
+        }
+        Ok(())
+    }
+}
+
+/// What a script sees as `config`: the instance's plain configuration (never its secrets).
+fn script_config(instance: &InstanceContext<'_>) -> Value {
+    Value::Object(
+        instance
+            .configuration
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect()
+            })
+            .unwrap_or_default(),
     )
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|parsed| parsed.origin().ascii_serialization())
+        .unwrap_or_else(|_| url.to_owned())
 }
 
 fn method(method: HttpMethod) -> Method {

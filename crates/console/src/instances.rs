@@ -108,7 +108,7 @@ fn connector_page(
     form: AuthenticateForm,
     problem: Option<String>,
 ) -> Response {
-    let Some(connector) = state.app.catalog().get(key) else {
+    let Some(connector) = state.app.catalog().get(key).cloned() else {
         return failed(&AppError::NotFound(format!(
             "there is no connector {key:?}"
         )));

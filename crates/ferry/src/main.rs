@@ -6,6 +6,7 @@
 
 mod admin;
 mod client;
+mod connectors_cli;
 mod docs_export;
 mod emulator_cli;
 mod error;
@@ -55,6 +56,9 @@ enum Command {
     /// Executions of a running ferry: list, show (and follow), cancel, retry.
     #[command(subcommand)]
     Executions(flow_commands::ExecutionCommand),
+    /// Connector folders: scaffold a new one, or validate one and run its test cases.
+    #[command(subcommand)]
+    Connectors(connectors_cli::ConnectorsCommand),
     /// OpenAPI documents of the platform and of every connector, for client generators.
     #[command(subcommand)]
     Docs(docs_export::DocsCommand),
@@ -96,6 +100,7 @@ fn main() -> std::process::ExitCode {
             Command::Admin(command) => admin::run(command).await,
             Command::Flows(command) => flow_commands::run_flows(command).await,
             Command::Executions(command) => flow_commands::run_executions(command).await,
+            Command::Connectors(command) => connectors_cli::run(command).await,
             Command::Docs(command) => docs_export::run(command),
         }
     });

@@ -49,7 +49,10 @@ pub async fn build_paced_app(
     flows: FlowsConfig,
     quotas: QuotaOverrides,
 ) -> Result<App, CliError> {
-    let catalog = Catalog::embedded(rewrites)?;
+    let mut catalog = Catalog::embedded(rewrites)?;
+    if let Some(dir) = &storage.connectors_dir {
+        catalog = catalog.with_directory(dir)?;
+    }
     if storage.database_url.is_none() {
         storage.ensure_data_dir()?;
     }
@@ -72,7 +75,7 @@ pub async fn build_paced_app(
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| CliError::Config(format!("cannot build the HTTP client: {e}")))?;
-    Ok(App::new(AppParts {
+    let app = App::new(AppParts {
         store,
         catalog,
         runtime: Runtime::with_quota(egress, QuotaLimiter::default().with_overrides(quotas)),
@@ -85,7 +88,10 @@ pub async fn build_paced_app(
             process_id: process_id(),
         },
         flows,
-    }))
+    });
+    // The connectors users added through the API, before the first request.
+    app.load_user_connectors().await?;
+    Ok(app)
 }
 
 pub async fn bind(address: &str) -> Result<TcpListener, CliError> {

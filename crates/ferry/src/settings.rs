@@ -32,6 +32,10 @@ pub struct StorageArgs {
         hide_env_values = true
     )]
     pub previous_master_keys: Vec<String>,
+    /// A directory of connector folders (`<key>/connector.yaml`) to add to the bundled ones at
+    /// start; every process sharing a database should be given the same one.
+    #[arg(long, env = "FERRY_CONNECTORS_DIR")]
+    pub connectors_dir: Option<PathBuf>,
 }
 
 /// `ferry worker`: runs executions, schedules and event polls from the shared database, and

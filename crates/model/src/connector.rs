@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// A shared auth provider (`providers/<key>.yaml`), e.g. Google: its endpoints and refresh rules are
 /// declared once and deep-merged under the `auth` of every connector that names it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderDef {
     pub key: String,
@@ -20,7 +20,7 @@ pub struct ProviderDef {
 }
 
 /// One connector ("element" on the wire).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorDef {
     pub key: String,
@@ -34,6 +34,8 @@ pub struct ConnectorDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// Origin (and optional path prefix) of the vendor API, e.g. `https://gmail.googleapis.com`.
+    /// It may name configuration fields as `{key}` (e.g. `https://{subdomain}.example.com/api`):
+    /// each instance's values are filled in per call.
     pub base_url: String,
     pub auth: AuthDef,
     #[serde(default)]
@@ -52,12 +54,58 @@ pub struct ConnectorDef {
     /// The vendor's rate budget, when it counts calls in units (Gmail: 15,000 per user per minute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaDef>,
+    /// How the vendor's error replies read and which become which status.
+    #[serde(default, skip_serializing_if = "ErrorsDef::is_empty")]
+    pub errors: ErrorsDef,
+    /// JavaScript hooks by name, for what mapping cannot express: each is the body of
+    /// `function (trigger, steps, info, config, done)`, run in the flow scripts' sandbox and named
+    /// from a resource's `hooks.pre_request` / `hooks.post_request`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scripts: BTreeMap<String, String>,
+}
+
+/// Declarative error mapping: where a vendor's error body holds its message and code, and rules
+/// that turn a vendor status (and optionally a code) into the status and message ferry answers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorsDef {
+    /// JSON pointer of the vendor's own message in an error body (tried before the usual places).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// JSON pointer of the vendor's error code in an error body, matched by `rules[].code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Tried in order; the first that matches decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<ErrorRuleDef>,
+}
+
+impl ErrorsDef {
+    pub fn is_empty(&self) -> bool {
+        self.message.is_none() && self.code.is_none() && self.rules.is_empty()
+    }
+}
+
+/// One error mapping rule: a vendor status (and code, when given) → ferry's status and message.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRuleDef {
+    /// The vendor's HTTP status this rule applies to.
+    pub vendor_status: u16,
+    /// The vendor's error code (at `errors.code`) this rule applies to; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The status ferry answers (400–599).
+    pub status: u16,
+    /// ferry's sentence for it; the vendor's words stay in `providerMessage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A vendor's rate budget in its own units. ferry spends `quota_cost` units of an operation before
 /// each vendor call and waits when the budget of the minute is spent, instead of tripping the
 /// vendor's limit.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaDef {
     pub units_per_minute: u32,
@@ -73,7 +121,7 @@ fn default_max_quota_wait() -> u64 {
     30
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaScope {
     /// The connected account (Gmail counts per user): instances of one account share a budget.
@@ -84,6 +132,37 @@ pub enum QuotaScope {
 }
 
 impl ConnectorDef {
+    /// The JSON Schema (2020-12) of a connector definition, generated from these types: what
+    /// editors and `GET /connector-definition.schema.json` offer, and
+    /// `docs/connector-definition.schema.json` holds.
+    pub fn json_schema() -> Value {
+        use utoipa::{PartialSchema, ToSchema};
+        let mut named = Vec::new();
+        <ConnectorDef as ToSchema>::schemas(&mut named);
+        let mut defs = serde_json::Map::new();
+        for (name, schema) in named {
+            defs.insert(
+                name,
+                serde_json::to_value(schema).expect("schemas serialize"),
+            );
+        }
+        defs.insert(
+            "ConnectorDef".into(),
+            serde_json::to_value(<ConnectorDef as PartialSchema>::schema())
+                .expect("schemas serialize"),
+        );
+        inline_tagged_variants(&mut defs);
+        let mut document = serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "ferry connector definition",
+            "description": "A connector: auth, configuration, resources, pagination, error mapping (docs/connectors.md).",
+            "$ref": "#/$defs/ConnectorDef",
+            "$defs": defs,
+        });
+        relocate_refs(&mut document);
+        document
+    }
+
     pub fn oauth2(&self) -> Option<&OAuth2Def> {
         match &self.auth {
             AuthDef::Oauth2(def) => Some(def),
@@ -96,11 +175,83 @@ impl ConnectorDef {
     }
 }
 
-/// Polling for changes: a named hook asks the provider what changed since a stored cursor.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A tagged enum's variant is `allOf: [{$ref: X}, {properties: {type: …}}]`, which a struct that
+/// denies unknown fields (`additionalProperties: false`) would refuse for its tag: each such
+/// variant becomes X itself with the tag among its properties.
+fn inline_tagged_variants(defs: &mut serde_json::Map<String, Value>) {
+    let originals = defs.clone();
+    for def in defs.values_mut() {
+        let Some(Value::Array(variants)) = def.get_mut("oneOf") else {
+            continue;
+        };
+        for variant in variants.iter_mut() {
+            let Some(Value::Array(parts)) = variant.get("allOf") else {
+                continue;
+            };
+            let [reference, tag] = parts.as_slice() else {
+                continue;
+            };
+            let Some(name) = reference["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            else {
+                continue;
+            };
+            let (Some(mut inlined), Some(tag_properties), Some(tag_required)) = (
+                originals.get(name).cloned(),
+                tag["properties"].as_object(),
+                tag["required"].as_array(),
+            ) else {
+                continue;
+            };
+            if let Some(properties) = inlined["properties"].as_object_mut() {
+                properties.extend(tag_properties.clone());
+            } else {
+                inlined["properties"] = Value::Object(tag_properties.clone());
+            }
+            match inlined["required"].as_array_mut() {
+                Some(required) => required.extend(tag_required.iter().cloned()),
+                None => inlined["required"] = Value::Array(tag_required.clone()),
+            }
+            if let Some(description) = variant.get("description").cloned() {
+                inlined["description"] = description;
+            }
+            *variant = inlined;
+        }
+    }
+}
+
+/// OpenAPI's `#/components/schemas/X` references → JSON Schema's `#/$defs/X`.
+fn relocate_refs(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if key == "$ref"
+                    && let Value::String(target) = field
+                    && let Some(name) = target.strip_prefix("#/components/schemas/")
+                {
+                    *target = format!("#/$defs/{name}");
+                } else {
+                    relocate_refs(field);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(relocate_refs),
+        _ => {}
+    }
+}
+
+/// Polling for changes since a stored cursor: declared (`polling`) or by a named hook
+/// (`polling_hook`), exactly one of them.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventsDef {
-    pub polling_hook: String,
+    /// A Rust polling hook (Gmail: `gmail.history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polling_hook: Option<String>,
+    /// Polling declared as data: a list operation read with the cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polling: Option<PollingDef>,
     /// The object type events name (`messages`).
     pub object_type: String,
     /// Seconds between polls of one instance.
@@ -112,8 +263,34 @@ fn default_poll_interval() -> u64 {
     60
 }
 
+/// Declarative polling: each poll reads a list `operation` of this connector (following its pages),
+/// with the stored cursor in its query `parameter`, and each item (at the operation's `response.root`) past
+/// the cursor is an event. The cursor is either the latest `updated` time seen (timestamp style)
+/// or what the reply holds at `cursor` (cursor style); exactly one of them is given. A first poll
+/// only learns where the account is: what existed before triggers nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollingDef {
+    pub operation: String,
+    /// The operation's (normalized) query parameter that takes the cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// JSON pointer of an item's id.
+    pub id: String,
+    /// JSON pointer of an item's time of change (timestamp style; numbers or ISO 8601 text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    /// JSON pointer of the next cursor in the reply (cursor style).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// JSON pointer of an item's creation time: an item created after the cursor is `CREATED`,
+    /// any other `UPDATED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
 /// An operation whose reply names the connected account (Gmail: the profile's `emailAddress`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityDef {
     pub operation: String,
@@ -121,31 +298,88 @@ pub struct IdentityDef {
     pub account: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// How calls to the vendor are authenticated, tagged by `type`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuthDef {
+    /// OAuth2: the authorization-code grant (with or without PKCE) or the client-credentials grant.
     Oauth2(OAuth2Def),
+    /// A key the user fills in, sent in a header or a query parameter.
+    ApiKey(ApiKeyDef),
+    /// HTTP Basic with a user name and password the user fills in.
+    Basic(BasicAuthDef),
+    /// Nothing is added to vendor calls.
     None(NoAuthDef),
 }
 
 impl AuthDef {
-    /// The Cloud Elements name of the auth type (`oauth2`, `custom`).
+    /// The Cloud Elements name of the auth type (`oauth2`, `basic`, `custom`).
     pub fn wire_type(&self) -> &'static str {
         match self {
             AuthDef::Oauth2(_) => "oauth2",
-            AuthDef::None(_) => "custom",
+            AuthDef::Basic(_) => "basic",
+            AuthDef::ApiKey(_) | AuthDef::None(_) => "custom",
+        }
+    }
+
+    /// The configuration fields this auth reads its values from.
+    pub fn configuration_keys(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            AuthDef::ApiKey(def) => vec![("auth.field", def.field.as_str())],
+            AuthDef::Basic(def) => vec![
+                ("auth.username_field", def.username_field.as_str()),
+                ("auth.password_field", def.password_field.as_str()),
+            ],
+            AuthDef::Oauth2(_) | AuthDef::None(_) => Vec::new(),
         }
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// An API key from the instance's configuration, sent with every vendor call.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyDef {
+    /// Where the key goes.
+    #[serde(rename = "in")]
+    pub placement: ApiKeyPlacement,
+    /// The header or query parameter name (`X-Api-Key`, `api_key`).
+    pub name: String,
+    /// Written before the key, e.g. `"Token "` for `Authorization: Token <key>`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prefix: String,
+    /// The configuration field (declared in `configuration`, kind `password`) holding the key.
+    pub field: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyPlacement {
+    Header,
+    Query,
+}
+
+/// HTTP Basic: `Authorization: Basic base64(user:password)` from two configuration fields.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthDef {
+    pub username_field: String,
+    /// Declared in `configuration` with kind `password`.
+    pub password_field: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoAuthDef {}
 
-/// OAuth2 authorization code grant, as the provider implements it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// OAuth2, as the provider implements it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Def {
+    /// Which grant gets the tokens.
+    #[serde(default)]
+    pub grant: OAuth2Grant,
+    /// The consent page; required by the authorization-code grant, unused by client credentials.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub authorization_url: String,
     pub token_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,7 +421,18 @@ fn default_access_lifetime() -> u64 {
     3600
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuth2Grant {
+    /// A user consents at `authorization_url`; ferry exchanges the code and refreshes the grant.
+    #[default]
+    AuthorizationCode,
+    /// ferry asks `token_url` for a token with the instance's client id and secret, again when it
+    /// expires or is refused; no user consent.
+    ClientCredentials,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuthDef {
     /// HTTP Basic with the client id and secret.
@@ -198,7 +443,7 @@ pub enum ClientAuthDef {
 }
 
 /// A configuration field a user fills in when creating an instance.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFieldDef {
     pub key: String,
@@ -219,7 +464,7 @@ pub struct ConfigFieldDef {
     pub provided_by_ferry: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigFieldKind {
     #[default]
@@ -242,7 +487,19 @@ impl ConfigFieldKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -276,7 +533,7 @@ impl HttpMethod {
 }
 
 /// One operation of the normalized API: `method path` on ferry, mapped to a vendor call.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceDef {
     /// Stable operation id (OpenAPI `operationId`), unique per connector.
@@ -311,7 +568,7 @@ fn default_quota_cost() -> u32 {
 
 /// The hooks of one operation, by the stage they run in; each names a hook in
 /// `crates/connectors/src/hooks/`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HooksDef {
     /// Run in order before anything is sent: they check the normalized request and may rewrite it
@@ -324,11 +581,24 @@ pub struct HooksDef {
     /// Reshapes the vendor's reply, after `response.root` (e.g. a readable view of a message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<String>,
+    /// A script of the connector's `scripts` run before the vendor call: it sees the checked
+    /// request as `trigger` (`method`, `path`, `pathValues`, `query`, `body`) and the instance's
+    /// configuration as `config`, and `done({query, body})` replaces what it gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_request: Option<String>,
+    /// A script of the connector's `scripts` run on the normalized reply: it sees `trigger.body`
+    /// and `trigger.status`, and `done(value)` is what the caller gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_request: Option<String>,
 }
 
 impl HooksDef {
     pub fn is_empty(&self) -> bool {
-        self.before.is_empty() && self.request.is_none() && self.response.is_none()
+        self.before.is_empty()
+            && self.request.is_none()
+            && self.response.is_none()
+            && self.pre_request.is_none()
+            && self.post_request.is_none()
     }
 
     /// Every hook named, with the stage it is named in.
@@ -341,7 +611,7 @@ impl HooksDef {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParameterDef {
     pub name: String,
@@ -379,7 +649,7 @@ impl ParameterDef {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParameterLocation {
     Query,
@@ -387,7 +657,7 @@ pub enum ParameterLocation {
     Header,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParameterKind {
     #[default]
@@ -400,7 +670,7 @@ pub enum ParameterKind {
     Ceql,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestBodyDef {
     /// Media types accepted, e.g. `application/json`, `multipart/form-data`.
@@ -418,7 +688,7 @@ pub struct RequestBodyDef {
 }
 
 /// One part of a `multipart/form-data` request body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormPartDef {
     pub name: String,
@@ -435,7 +705,7 @@ pub struct FormPartDef {
     pub file: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VendorRequestDef {
     pub method: HttpMethod,
@@ -451,18 +721,22 @@ pub struct VendorRequestDef {
     /// A list in the caller's body longer than the vendor takes is sent in several calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitDef>,
+    /// Renames the caller's JSON body for the vendor: vendor field → JSON pointer into the
+    /// caller's body. When given, only these fields are sent (absent values are left out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub body_fields: BTreeMap<String, String>,
 }
 
 /// Splits one call into several: the top-level list `field` of the JSON body is sent in chunks
 /// of at most `max_items` (Gmail's `batchModify` takes 1,000 ids).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitDef {
     pub field: String,
     pub max_items: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseDef {
     /// JSON pointer of what ferry returns inside the vendor's reply (whole reply when absent).
@@ -476,6 +750,59 @@ pub struct ResponseDef {
     pub next_page_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
+    /// Renames the vendor's fields for the caller: normalized field → JSON pointer into one vendor
+    /// object (each item when the root is a list). When given, only these fields are returned.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+    /// How the vendor pages a list; the token of the next page becomes `Elements-Next-Page-Token`
+    /// and comes back as the `nextPage` query parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<PaginationDef>,
+}
+
+/// A vendor's paging style. Whatever the style, callers page the Cloud Elements way: `pageSize`
+/// and `nextPage` in, `Elements-Next-Page-Token` out (absent on the last page).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaginationDef {
+    /// The vendor returns an opaque token (at `token`) that it takes back as `parameter`.
+    Cursor {
+        token: String,
+        parameter: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_parameter: Option<String>,
+    },
+    /// Numbered pages: `parameter` is the page number, starting at `first_page`.
+    Page {
+        parameter: String,
+        #[serde(default = "default_first_page")]
+        first_page: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_parameter: Option<String>,
+        /// The vendor's page size when the caller gives none: a shorter page is the last.
+        default_size: u64,
+        /// JSON pointer of the total number of items, when the vendor says it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<String>,
+    },
+    /// An item offset: `parameter` is how many items to skip.
+    Offset {
+        parameter: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_parameter: Option<String>,
+        default_size: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<String>,
+    },
+    /// The vendor's `Link` header names the next page (`<…>; rel="next"`, RFC 8288).
+    LinkHeader {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_parameter: Option<String>,
+    },
+}
+
+fn default_first_page() -> u64 {
+    1
 }
 
 #[cfg(test)]
@@ -490,6 +817,36 @@ mod tests {
         });
         let err = serde_json::from_value::<ResourceDef>(bad).unwrap_err();
         assert!(err.to_string().contains("typo"), "{err}");
+    }
+
+    #[test]
+    fn the_json_schema_covers_every_part_and_is_current() {
+        let schema = ConnectorDef::json_schema();
+        let text = schema.to_string();
+        assert!(!text.contains("#/components/"), "{text}");
+        for part in [
+            "ApiKeyDef",
+            "BasicAuthDef",
+            "OAuth2Def",
+            "PaginationDef",
+            "ErrorsDef",
+            "ResourceDef",
+        ] {
+            assert!(schema["$defs"][part].is_object(), "{part} missing");
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/connector-definition.schema.json");
+        let mut pretty = serde_json::to_string_pretty(&schema).unwrap();
+        pretty.push('\n');
+        if std::env::var("FERRY_UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+            std::fs::write(&path, &pretty).unwrap();
+        }
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            written == pretty,
+            "{} is not current: FERRY_UPDATE_SNAPSHOTS=1 cargo test -p ferry-model",
+            path.display()
+        );
     }
 
     #[test]

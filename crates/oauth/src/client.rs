@@ -133,6 +133,31 @@ impl OAuthClient {
         Ok(token_set(&response))
     }
 
+    /// The client-credentials grant (RFC 6749 §4.4): a token for the client itself, no user.
+    pub async fn client_credentials(
+        &self,
+        def: &OAuth2Def,
+        credentials: &ClientCredentials,
+        scopes: &[String],
+    ) -> Result<TokenSet, OAuthError> {
+        let client = BasicClient::new(ClientId::new(credentials.client_id.clone()))
+            .set_client_secret(ClientSecret::new(
+                credentials.client_secret.expose().to_owned(),
+            ))
+            .set_token_uri(parse_url(TokenUrl::new, &def.token_url, "token_url")?)
+            .set_auth_type(auth_type(def.client_auth));
+        let mut request = client.exchange_client_credentials();
+        for scope in scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let http = self.http.clone();
+        let response = request
+            .request_async(&move |req| send(http.clone(), req))
+            .await
+            .map_err(token_error)?;
+        Ok(token_set(&response))
+    }
+
     pub async fn refresh(
         &self,
         def: &OAuth2Def,
@@ -234,6 +259,7 @@ mod tests {
 
     fn google() -> OAuth2Def {
         OAuth2Def {
+            grant: Default::default(),
             authorization_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
             token_url: "https://oauth2.googleapis.com/token".into(),
             revoke_url: None,

@@ -77,6 +77,7 @@ async fn serve() -> String {
 
 fn def(url: &str, client_auth: ClientAuthDef) -> OAuth2Def {
     OAuth2Def {
+        grant: Default::default(),
         authorization_url: format!("{url}/auth"),
         token_url: format!("{url}/token"),
         revoke_url: None,

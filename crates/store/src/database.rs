@@ -77,6 +77,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             3 => "0003_proxies.sql",
             4 => "0004_console_sessions.sql",
             5 => "0005_console_notices.sql",
+            6 => "0006_connector_definitions.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
@@ -84,6 +85,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             3 => "0003_proxies.sql",
             4 => "0004_console_sessions.sql",
             5 => "0005_console_notices.sql",
+            6 => "0006_connector_definitions.sql",
         ),
     };
     Migrator::with_migrations(migrations)

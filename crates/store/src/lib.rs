@@ -5,6 +5,7 @@
 //! it knows HTTP, OAuth or connectors.
 
 mod activity;
+mod connector_definitions;
 mod console_sessions;
 mod database;
 mod error;
@@ -20,6 +21,7 @@ mod secret_box;
 mod tenancy;
 
 pub use activity::ExecutionCount;
+pub use connector_definitions::StoredConnectorDefinition;
 pub use console_sessions::ConsoleSessionRecord;
 pub use database::{Dialect, Store, StoreOptions};
 pub use error::StoreError;

@@ -3,12 +3,14 @@
 
 mod deployment;
 mod flow_support;
+mod notes_service;
 mod support;
 
 mod api_docs;
 mod bad_input;
 mod browser_docs;
 mod cli;
+mod connector_builder;
 mod console;
 mod durability;
 mod emulator_cli;

@@ -1,0 +1,271 @@
+//! The connector builder's use cases: connectors users add as definitions (`POST /elements`),
+//! replace, delete, export and clone. Definitions are checked strictly before anything is stored;
+//! stored ones are installation-wide and every process follows them (each change here swaps the
+//! catalog at once; other processes notice within [`CATALOG_FOLLOW_INTERVAL`]). Only connectors
+//! users added change this way: the bundled ones and the operator's directory stay as they are.
+
+use crate::tenancy::Principal;
+use crate::{App, AppError};
+use ferry_connectors::{Catalog, Connector, ConnectorError, ConnectorOrigin};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a process looks for definitions other processes changed.
+pub const CATALOG_FOLLOW_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Where errors about a definition sent through the API say it is.
+const LOCATION: &str = "definition";
+
+/// Numeric ids ferry gives user connectors that bring none start here (bundled ones stay below).
+const FIRST_USER_ID: i64 = 100_000;
+
+/// What `POST /elements/{key}/clone` may change in the copy.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorCopy {
+    pub key: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A definition problem as the caller's mistake, naming the field.
+fn definition_error(error: ConnectorError) -> AppError {
+    match error {
+        ConnectorError::InvalidDefinition { location, message } => {
+            let field = location
+                .strip_prefix(LOCATION)
+                .map(|rest| rest.trim_start_matches(": ").to_owned())
+                .filter(|rest| !rest.is_empty());
+            AppError::InvalidInput {
+                message: format!("{location}: {message}"),
+                field: field.or_else(|| Some(LOCATION.to_owned())),
+            }
+        }
+        ConnectorError::Conflict(message) => AppError::Conflict(message),
+        other => AppError::from(other),
+    }
+}
+
+impl App {
+    fn swap_catalog(&self, catalog: Catalog) {
+        *self.inner.catalog.write().expect("catalog lock poisoned") = Arc::new(catalog);
+        self.forget_cached_instances();
+    }
+
+    /// Builds the catalog from the installed connectors and every stored user definition. A
+    /// stored definition that no longer loads (a provider it names was removed) is left out and
+    /// logged, not fatal.
+    pub async fn load_user_connectors(&self) -> Result<(), AppError> {
+        let mut fingerprint = self.inner.catalog_fingerprint.lock().await;
+        let stored = self.inner.store.list_connector_definitions().await?;
+        let mut catalog = self.inner.installed_catalog.clone();
+        for definition in &stored {
+            let location = format!("stored connector {}", definition.key);
+            let loaded = serde_json::from_str::<Value>(&definition.definition)
+                .map_err(|e| ConnectorError::InvalidDefinition {
+                    location: location.clone(),
+                    message: format!("not JSON: {e}"),
+                })
+                .and_then(|value| catalog.load_definition(&location, value))
+                .and_then(|connector| catalog.with_connector(connector));
+            match loaded {
+                Ok(next) => catalog = next,
+                Err(error) => {
+                    tracing::warn!(connector = %definition.key, error = %error, "a stored connector definition does not load; it is left out of the catalog");
+                }
+            }
+        }
+        *fingerprint = stored
+            .iter()
+            .map(|d| (d.key.clone(), d.updated_at_ms))
+            .collect();
+        self.swap_catalog(catalog);
+        Ok(())
+    }
+
+    /// Reloads the user connectors when another process changed them.
+    pub async fn follow_user_connectors(&self) -> Result<(), AppError> {
+        let now = self.inner.store.connector_definitions_fingerprint().await?;
+        if *self.inner.catalog_fingerprint.lock().await != now {
+            tracing::info!("connector definitions changed; reloading the catalog");
+            self.load_user_connectors().await?;
+        }
+        Ok(())
+    }
+
+    fn next_user_connector_id(&self) -> i64 {
+        self.catalog()
+            .connectors()
+            .map(|c| c.def.id + 1)
+            .chain([FIRST_USER_ID])
+            .max()
+            .unwrap_or(FIRST_USER_ID)
+    }
+
+    /// Checks a definition sent by a user and gives it an id when it has none.
+    fn checked_definition(&self, mut definition: Value) -> Result<Connector, AppError> {
+        let Some(fields) = definition.as_object_mut() else {
+            return Err(AppError::input(
+                LOCATION,
+                "the definition must be a JSON object (the connector definition format, docs/connectors.md)",
+            ));
+        };
+        if !fields.contains_key("id") {
+            fields.insert("id".into(), self.next_user_connector_id().into());
+        }
+        self.catalog()
+            .load_definition(LOCATION, definition)
+            .map_err(definition_error)
+    }
+
+    /// `POST /elements`: adds a connector.
+    pub async fn create_connector(
+        &self,
+        principal: &Principal,
+        definition: Value,
+    ) -> Result<Arc<Connector>, AppError> {
+        let connector = self.checked_definition(definition)?;
+        let key = connector.def.key.clone();
+        if self.catalog().get(&key).is_some() {
+            return Err(AppError::Conflict(format!(
+                "a connector with key {key:?} exists; replace it with PUT /elements/{key}"
+            )));
+        }
+        // Checks the id against the catalog before anything is stored.
+        self.catalog()
+            .admits(&connector)
+            .map_err(definition_error)?;
+        self.inner
+            .store
+            .insert_connector_definition(
+                &key,
+                connector.def.id,
+                &connector.definition().to_string(),
+                (principal.organization.id, principal.user.id),
+                self.now_ms(),
+            )
+            .await?;
+        self.load_user_connectors().await?;
+        tracing::info!(connector = %key, "connector added");
+        self.connector(&key)
+    }
+
+    /// `PUT /elements/{key}`: replaces a connector this organization added.
+    pub async fn replace_connector(
+        &self,
+        principal: &Principal,
+        key: &str,
+        mut definition: Value,
+    ) -> Result<Arc<Connector>, AppError> {
+        let existing = self.owned_user_connector(principal, key).await?;
+        if let Some(fields) = definition.as_object_mut() {
+            match fields.get("key").and_then(Value::as_str) {
+                None => {
+                    fields.insert("key".into(), existing.def.key.clone().into());
+                }
+                Some(given) if given != existing.def.key => {
+                    return Err(AppError::input(
+                        "key",
+                        format!(
+                            "the definition's key {given:?} differs from {:?}; clone the connector to change its key",
+                            existing.def.key
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+            if !fields.contains_key("id") {
+                fields.insert("id".into(), existing.def.id.into());
+            }
+        }
+        let connector = self.checked_definition(definition)?;
+        self.catalog()
+            .admits(&connector)
+            .map_err(definition_error)?;
+        let updated = self
+            .inner
+            .store
+            .update_connector_definition(
+                &existing.def.key,
+                connector.def.id,
+                &connector.definition().to_string(),
+                self.now_ms(),
+            )
+            .await?;
+        if !updated {
+            return Err(AppError::NotFound(format!("no connector {key:?}")));
+        }
+        self.load_user_connectors().await?;
+        tracing::info!(connector = %existing.def.key, "connector replaced");
+        self.connector(&existing.def.key)
+    }
+
+    /// `DELETE /elements/{key}`: removes a connector this organization added. Its instances stay
+    /// (their calls answer that the connector is gone) until they are deleted or it is added again.
+    pub async fn delete_connector(&self, principal: &Principal, key: &str) -> Result<(), AppError> {
+        let existing = self.owned_user_connector(principal, key).await?;
+        self.inner
+            .store
+            .delete_connector_definition(&existing.def.key)
+            .await?;
+        self.load_user_connectors().await?;
+        tracing::info!(connector = %existing.def.key, "connector deleted");
+        Ok(())
+    }
+
+    /// `GET /elements/{key}/export`: the definition as written.
+    pub fn export_connector(&self, key: &str) -> Result<Value, AppError> {
+        Ok(self.connector(key)?.definition().clone())
+    }
+
+    /// `POST /elements/{key}/clone`: a user connector copied from any connector, under a new key
+    /// (`<key>-copy` unless given), name and id.
+    pub async fn clone_connector(
+        &self,
+        principal: &Principal,
+        key: &str,
+        copy: ConnectorCopy,
+    ) -> Result<Arc<Connector>, AppError> {
+        let original = self.connector(key)?;
+        let mut definition = original.definition().clone();
+        let fields = definition
+            .as_object_mut()
+            .ok_or_else(|| AppError::Internal("a definition is not an object".into()))?;
+        let new_key = copy
+            .key
+            .unwrap_or_else(|| format!("{}-copy", original.def.key));
+        let name = copy
+            .name
+            .unwrap_or_else(|| format!("{} (copy)", original.def.name));
+        fields.insert("key".into(), new_key.into());
+        fields.insert("name".into(), name.into());
+        fields.remove("id");
+        self.create_connector(principal, definition).await
+    }
+
+    /// A user connector of the caller's organization, or why not.
+    async fn owned_user_connector(
+        &self,
+        principal: &Principal,
+        key: &str,
+    ) -> Result<Arc<Connector>, AppError> {
+        let existing = self.connector(key)?;
+        if existing.origin != ConnectorOrigin::User {
+            return Err(AppError::Conflict(format!(
+                "the {} connector is part of this installation and cannot be changed through the API; clone it with POST /elements/{}/clone",
+                existing.def.key, existing.def.key
+            )));
+        }
+        let stored = self.inner.store.list_connector_definitions().await?;
+        let owner = stored
+            .iter()
+            .find(|d| d.key == existing.def.key)
+            .ok_or_else(|| AppError::NotFound(format!("no connector {key:?}")))?;
+        if owner.organization_id != principal.organization.id {
+            return Err(AppError::Forbidden(format!(
+                "the {} connector belongs to another organization",
+                existing.def.key
+            )));
+        }
+        Ok(existing)
+    }
+}
