@@ -677,6 +677,22 @@ impl App {
     }
 }
 
+/// An error with its causes (`error sending request: dns error: …`): reqwest's own message alone
+/// hides why.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,20 +715,4 @@ mod tests {
         assert_eq!(parts[1].filename.as_deref(), Some("h.txt"));
         assert_eq!(&parts[1].data[..], b"hello");
     }
-}
-
-/// An error with its causes (`error sending request: dns error: …`): reqwest's own message alone
-/// hides why.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -144,7 +144,7 @@ impl SecretBox {
                     .ok_or_else(|| StoreError::UnknownKey(hex_id(id)))?;
                 cipher.open(context, nonce, body).ok_or(StoreError::Unseal)
             }
-            Some(&UNNAMED_KEY_FORMAT) if sealed.len() >= 1 + NONCE_LEN => {
+            Some(&UNNAMED_KEY_FORMAT) if sealed.len() > NONCE_LEN => {
                 let nonce = &sealed[1..1 + NONCE_LEN];
                 let body = &sealed[1 + NONCE_LEN..];
                 self.ring()

@@ -417,6 +417,8 @@ fn spawn_ready(arguments: &[&str]) -> Child {
             return child;
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("ferry {arguments:?} ended before it was ready");
 }
 
