@@ -152,7 +152,7 @@ pub(crate) struct CloneElementRequest {
 /// change, under a new key, name and id.
 #[utoipa::path(post, path = "/elements/{key}/clone", tag = "elements",
     params(("key" = String, Path, description = "The connector's key or numeric id")),
-    request_body(content = CloneElementRequest, description = "Optional: the copy's key and name"),
+    request_body(content = Option<CloneElementRequest>, description = "Optional: the copy's key and name", content_type = "application/json"),
     responses(
         (status = 200, description = "The copy", body = Element),
         (status = 409, description = "A connector has the copy's key", body = ErrorBody),
@@ -161,14 +161,36 @@ pub(crate) async fn clone_element(
     State(state): State<ApiState>,
     Caller(principal): Caller,
     Path(key): Path<String>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Element>, ApiError> {
     let request: CloneElementRequest = if body.iter().all(u8::is_ascii_whitespace) {
         CloneElementRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
+        let json = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if !json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let not_a_request = |e: String| {
             ApiError::bad_request("body", format!("the body is not a clone request: {e}"))
-        })?
+        };
+        // An object, or null; serde would also take `[key, name]` for the struct.
+        match serde_json::from_slice::<serde_json::Value>(&body)
+            .map_err(|e| not_a_request(e.to_string()))?
+        {
+            serde_json::Value::Null => CloneElementRequest::default(),
+            object @ serde_json::Value::Object(_) => {
+                serde_json::from_value(object).map_err(|e| not_a_request(e.to_string()))?
+            }
+            _ => return Err(not_a_request("expected an object with key and name".into())),
+        }
     };
     let connector = state
         .app

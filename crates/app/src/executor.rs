@@ -182,11 +182,19 @@ impl FlowEffects<'_> {
                 .then(|| format!("{}.{}", self.app.install_id(), call.idempotency_key)),
         };
         Ok(match self.app.hub_call(&instance, &request).await {
-            Ok(reply) => HttpExchange {
-                status: reply.status,
-                headers: Map::new(),
-                body: reply.json().unwrap_or(Value::Null),
-            },
+            Ok(reply) => {
+                // The headers ferry's hub API answers with, so a flow pages as a client does.
+                let mut headers = Map::new();
+                headers.insert("content-type".into(), json!("application/json"));
+                if let Some(token) = &reply.next_page_token {
+                    headers.insert("elements-next-page-token".into(), json!(token));
+                }
+                HttpExchange {
+                    status: reply.status,
+                    headers,
+                    body: reply.json().unwrap_or(Value::Null),
+                }
+            }
             Err(error) => error_exchange(error),
         })
     }
@@ -198,6 +206,9 @@ impl FlowEffects<'_> {
             .map_err(|e| CallError(format!("url {:?}: {e}", call.path)))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(CallError(format!("url {:?} is not http(s)", call.path)));
+        }
+        if let Some(refused) = self.app.inner.flows.config.http_denied.refuse_url(&url) {
+            return Err(CallError(format!("url {:?}: {refused}", call.path)));
         }
         let mut request = self
             .app
@@ -230,10 +241,12 @@ impl FlowEffects<'_> {
             (None, Some(body)) => request.json(body),
             (None, None) => request,
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| CallError(format!("the HTTP call failed: {}", e.without_url())))?;
+        let response = request.send().await.map_err(|e| {
+            CallError(format!(
+                "the HTTP call failed: {}",
+                error_chain(&e.without_url())
+            ))
+        })?;
         let status = response.status().as_u16();
         let headers: Map<String, Value> = response
             .headers()
@@ -662,6 +675,22 @@ impl App {
             last_output,
         })
     }
+}
+
+/// An error with its causes (`error sending request: dns error: …`): reqwest's own message alone
+/// hides why.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

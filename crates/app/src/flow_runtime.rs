@@ -2,6 +2,7 @@
 //! queue's wake-up, the executions this process runs (for lease renewal), and a way into ferry's
 //! own API for `request` steps.
 
+use crate::flow_egress::DeniedNetworks;
 use crate::tenancy::Principal;
 use ferry_engine::{CallError, Engine, EngineLimits, FlowPlan, HttpCall, HttpExchange};
 use ferry_model::execution::{Flow, FlowInstance};
@@ -33,6 +34,8 @@ pub struct FlowsConfig {
     pub script_limits: SandboxLimits,
     /// Run the queue in this process (`false`: API only; another process executes).
     pub run_workers: bool,
+    /// Networks `httpRequest` steps may not connect to.
+    pub http_denied: DeniedNetworks,
 }
 
 impl Default for FlowsConfig {
@@ -46,6 +49,7 @@ impl Default for FlowsConfig {
             retention: Duration::from_secs(30 * 24 * 3600),
             script_limits: SandboxLimits::default(),
             run_workers: true,
+            http_denied: DeniedNetworks::default(),
         }
     }
 }
@@ -106,7 +110,8 @@ impl FlowRuntime {
             sandbox: Sandbox::new(config.script_limits.clone()),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
-                .redirect(reqwest::redirect::Policy::limited(5))
+                .dns_resolver(config.http_denied.resolver())
+                .redirect(config.http_denied.redirect_policy(5))
                 .build()
                 .expect("an HTTP client with default TLS builds"),
             plans: Cache::builder().max_capacity(10_000).build(),

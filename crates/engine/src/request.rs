@@ -194,6 +194,11 @@ pub(crate) const REDACTED: &str = "********";
 /// record (the flow still sends them).
 fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
+    // A page token (`Elements-Next-Page-Token`) is a cursor that later steps page with, not a
+    // credential.
+    if name.contains("page-token") || name.contains("pagetoken") {
+        return false;
+    }
     matches!(
         name.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
@@ -319,6 +324,8 @@ mod tests {
             "Authorization": "Bearer abc",
             "X-Api-Key": "k",
             "X-Webhook-Signature": "s",
+            "X-Auth-Token": "t",
+            "Elements-Next-Page-Token": "page-2",
             "Content-Type": "application/json",
             "Accept": "*/*"
         });
@@ -326,6 +333,11 @@ mod tests {
         assert_eq!(shown["Authorization"], REDACTED);
         assert_eq!(shown["X-Api-Key"], REDACTED);
         assert_eq!(shown["X-Webhook-Signature"], REDACTED);
+        assert_eq!(shown["X-Auth-Token"], REDACTED);
+        assert_eq!(
+            shown["Elements-Next-Page-Token"], "page-2",
+            "a cursor, not a credential"
+        );
         assert_eq!(shown["Content-Type"], "application/json");
         assert_eq!(shown["Accept"], "*/*");
         let properties = recorded_properties(json!({"url": "http://x", "headers": headers}));

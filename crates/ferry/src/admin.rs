@@ -41,6 +41,15 @@ pub enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Print a new random master key (64 hex digits) for a key rotation.
+    GenerateMasterKey,
+    /// Seal every stored secret with the master key; values sealed with a key in
+    /// --previous-master-keys are opened and sealed again. Safe while ferry runs; run it once
+    /// every process has the new key, then drop the previous keys.
+    ResealSecrets {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 /// Admin commands run no flows; the server does.
@@ -107,6 +116,38 @@ pub async fn run(command: AdminCommand) -> Result<(), CliError> {
             app.set_console_password(&email, password.trim_end_matches(['\r', '\n']))
                 .await?;
             println!("The console password of {email} is set.");
+        }
+        AdminCommand::GenerateMasterKey => {
+            let key = ferry_store::MasterKey::generate();
+            println!("{}", hex::encode(key.as_bytes()));
+            eprintln!("key id {}", key.id());
+        }
+        AdminCommand::ResealSecrets { storage } => {
+            let app = build_app(
+                &storage,
+                public_url,
+                &EndpointRewrites::new(),
+                admin_flows(),
+            )
+            .await?;
+            let report = app.store().reseal_secrets().await?;
+            for column in &report.columns {
+                println!(
+                    "{}: {} sealed again, {} already current{}",
+                    column.name,
+                    column.resealed,
+                    column.current,
+                    if column.raced > 0 {
+                        format!(", {} changed meanwhile by ferry itself", column.raced)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            println!(
+                "Every stored secret is sealed with master key {}; previous keys can go.",
+                storage.master_key()?.id()
+            );
         }
         AdminCommand::ListUsers { storage } => {
             let app = build_app(

@@ -57,8 +57,15 @@ pub async fn build_paced_app(
         storage.ensure_data_dir()?;
     }
     let key = storage.master_key()?;
+    let previous_keys = storage.previous_master_keys()?;
+    tracing::info!(
+        master_key = %key.id(),
+        previous_keys = ?previous_keys.iter().map(MasterKey::id).collect::<Vec<_>>(),
+        "secrets are sealed with this master key"
+    );
     let options = StoreOptions {
         schema: storage.database_schema.clone(),
+        previous_keys,
         ..StoreOptions::default()
     };
     let store = Store::connect(&storage.database_url(), &key, options).await?;
@@ -188,11 +195,12 @@ pub async fn work(args: crate::settings::WorkerArgs) -> Result<(), CliError> {
             "a worker with --workers 0 would do nothing; give it at least 1".into(),
         ));
     }
-    let app = build_app(
+    let app = build_paced_app(
         &args.storage,
         "http://127.0.0.1",
         &rewrites(&args.endpoint_rewrites)?,
         flows,
+        QuotaOverrides::parse(&args.vendor_quotas).map_err(CliError::Config)?,
     )
     .await?;
     let services = app.start_services();

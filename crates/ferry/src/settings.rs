@@ -23,6 +23,15 @@ pub struct StorageArgs {
     /// 32 bytes as 64 hex digits or base64; default: `master.key` in the data directory (created).
     #[arg(long, env = "FERRY_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
+    /// Master keys stored secrets may still be sealed with while a key rotation is under way
+    /// (comma-separated, hex or base64): they open values; only the master key seals.
+    #[arg(
+        long = "previous-master-keys",
+        env = "FERRY_PREVIOUS_MASTER_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub previous_master_keys: Vec<String>,
     /// A directory of connector folders (`<key>/connector.yaml`) to add to the bundled ones at
     /// start; every process sharing a database should be given the same one.
     #[arg(long, env = "FERRY_CONNECTORS_DIR")]
@@ -44,6 +53,14 @@ pub struct WorkerArgs {
         value_delimiter = ','
     )]
     pub endpoint_rewrites: Vec<String>,
+    /// Vendor budgets, as `ferry serve` takes them (`gmail=30000`, `gmail=off`); each process
+    /// paces its own calls.
+    #[arg(
+        long = "vendor-quota",
+        env = "FERRY_VENDOR_QUOTAS",
+        value_delimiter = ','
+    )]
+    pub vendor_quotas: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -98,6 +115,23 @@ impl StorageArgs {
             }),
             None => load_or_create_key_file(&self.data_dir.join("master.key")),
         }
+    }
+
+    pub fn previous_master_keys(&self) -> Result<Vec<MasterKey>, CliError> {
+        self.previous_master_keys
+            .iter()
+            .map(|text| text.trim())
+            .filter(|text| !text.is_empty())
+            .enumerate()
+            .map(|(index, text)| {
+                parse_key(text).ok_or_else(|| {
+                    CliError::Config(format!(
+                        "FERRY_PREVIOUS_MASTER_KEYS item {}: must be 32 bytes, 64 hex digits or base64",
+                        index + 1
+                    ))
+                })
+            })
+            .collect()
     }
 }
 
@@ -204,6 +238,14 @@ pub struct FlowArgs {
     /// processes wake it when they queue work).
     #[arg(long, env = "FERRY_QUEUE_POLL_SECONDS", default_value_t = 0.5)]
     pub queue_poll_seconds: f64,
+    /// Networks httpRequest steps may not connect to: comma-separated CIDRs, or `none`
+    /// (default: the link-local ranges where clouds serve instance credentials).
+    #[arg(
+        long,
+        env = "FERRY_FLOW_HTTP_DENY",
+        default_value = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128"
+    )]
+    pub flow_http_deny: String,
 }
 
 impl FlowArgs {
@@ -232,6 +274,8 @@ impl FlowArgs {
                 self.execution_retention_days * 86_400.0,
                 "--execution-retention-days",
             )?,
+            http_denied: ferry_app::DeniedNetworks::parse(&self.flow_http_deny)
+                .map_err(|e| CliError::Config(format!("--flow-http-deny: {e}")))?,
             script_limits: ferry_sandbox::SandboxLimits {
                 wall_time: seconds(self.script_timeout_seconds, "--script-timeout-seconds")?,
                 memory_bytes: self.script_memory_mib.max(1) * 1024 * 1024,

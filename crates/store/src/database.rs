@@ -22,6 +22,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// PostgreSQL only: the schema to use (created if missing). Tests use one schema each.
     pub schema: Option<String>,
+    /// Master keys that sealed values may still be sealed with (a rotation in progress): they
+    /// open, they never seal.
+    pub previous_keys: Vec<MasterKey>,
 }
 
 impl Default for StoreOptions {
@@ -29,6 +32,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 8,
             schema: None,
+            previous_keys: Vec::new(),
         }
     }
 }
@@ -115,11 +119,19 @@ impl Store {
                 .max_connections(1)
                 .connect(&url)
                 .await?;
-            bootstrap
+            let created = bootstrap
                 .execute(sqlx::AssertSqlSafe(format!(
                     "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
                 )))
-                .await?;
+                .await;
+            match created {
+                Ok(_) => {}
+                // Processes started together race here: IF NOT EXISTS is not atomic in
+                // PostgreSQL, and the loser's error means the schema is there.
+                Err(sqlx::Error::Database(error))
+                    if error.is_unique_violation() || error.code().as_deref() == Some("42P06") => {}
+                Err(error) => return Err(error.into()),
+            }
             bootstrap.close().await;
         }
         let pool = AnyPoolOptions::new()
@@ -178,7 +190,7 @@ impl Store {
             writer,
             journal,
             dialect,
-            sealer: SecretBox::new(key),
+            sealer: SecretBox::with_previous(key, &options.previous_keys),
             postgres_url: (dialect == Dialect::Postgres).then(|| url.clone()),
             schema: kept_schema,
         })

@@ -12,6 +12,10 @@ pub enum StoreError {
         "a stored secret could not be decrypted: the master key differs from the one it was sealed with"
     )]
     Unseal,
+    #[error(
+        "a stored secret was sealed with master key {0}, which this process does not have: give it as FERRY_PREVIOUS_MASTER_KEYS until `ferry admin reseal-secrets` has run"
+    )]
+    UnknownKey(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]

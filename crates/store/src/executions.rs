@@ -465,7 +465,7 @@ impl Store {
         row.as_ref().map(execution_from_row).transpose()
     }
 
-    /// Extends the leases of executions `owner` is still running.
+    /// Extends the leases of executions `owner` is still running: one statement per 500.
     pub async fn renew_execution_leases(
         &self,
         owner: &str,
@@ -473,16 +473,20 @@ impl Store {
         until_ms: i64,
     ) -> StoreResult<u64> {
         let mut renewed = 0;
-        for id in ids {
-            let done = sqlx::query(
-                "UPDATE executions SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'pending'",
-            )
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE executions SET lease_until = $1 WHERE lease_owner = $2 AND status = 'pending' \
+                 AND id IN ({})",
+                placeholders.join(", ")
+            )))
             .bind(until_ms)
-            .bind(id.0)
-            .bind(owner)
-            .execute(&self.writer)
-            .await?;
-            renewed += done.rows_affected();
+            .bind(owner);
+            for id in chunk {
+                query = query.bind(id.0);
+            }
+            renewed += query.execute(&self.writer).await?.rows_affected();
         }
         Ok(renewed)
     }
@@ -783,16 +787,39 @@ impl Store {
 
     /// Forgets finished executions created before `before_ms` (history retention).
     pub async fn purge_finished_executions(&self, before_ms: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM executions WHERE created_at < $1 AND status IN ('success', 'failed', 'cancelled', 'retry')",
-        )
-        .bind(before_ms)
-        .execute(&self.writer)
-        .await?;
+        // In batches: one DELETE of a day's history at scale would hold its locks, and on SQLite
+        // the one writer, for as long as it takes.
+        self.purge_finished_executions_in_batches(before_ms, 2_000)
+            .await
+    }
+
+    /// [`Store::purge_finished_executions`], `batch` executions (with their step records) per
+    /// statement.
+    pub async fn purge_finished_executions_in_batches(
+        &self,
+        before_ms: i64,
+        batch: i64,
+    ) -> StoreResult<u64> {
+        let batch = batch.max(1);
+        let mut purged = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE created_at < $1 \
+                 AND status IN ('success', 'failed', 'cancelled', 'retry') ORDER BY created_at LIMIT $2)",
+            )
+            .bind(before_ms)
+            .bind(batch)
+            .execute(&self.writer)
+            .await?;
+            purged += done.rows_affected();
+            if done.rows_affected() < batch as u64 {
+                break;
+            }
+        }
         sqlx::query("DELETE FROM schedule_ticks WHERE tick < $1")
             .bind(before_ms)
             .execute(&self.writer)
             .await?;
-        Ok(done.rows_affected())
+        Ok(purged)
     }
 }

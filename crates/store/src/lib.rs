@@ -16,6 +16,7 @@ mod journal;
 mod oauth_authorizations;
 mod proxies;
 mod queue_wakeups;
+mod reseal;
 mod secret_box;
 mod tenancy;
 
@@ -35,6 +36,7 @@ pub use proxies::{
     UsageRow,
 };
 pub use queue_wakeups::QueueListener;
+pub use reseal::{ResealReport, ResealedColumn};
 pub use secret_box::{MasterKey, SecretBox};
 pub use tenancy::{NewUser, UserWithOrganization};
 

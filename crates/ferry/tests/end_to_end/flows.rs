@@ -53,6 +53,46 @@ async fn the_seed_flow_sends_the_email_from_a_manual_trigger() {
 }
 
 #[tokio::test]
+async fn a_flow_pages_through_a_list_with_the_next_page_token_of_its_reply() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let gmail = sandbox
+        .connect_gmail("paged mail", &sandbox.account(0))
+        .await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Two pages",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "manual", "onSuccess": ["first"]}],
+            "steps": [
+                {"name": "first", "type": "elementRequest", "onSuccess": ["second"], "properties": {
+                    "elementInstanceId": "${config.gmail}", "method": "GET", "api": "/messages",
+                    "query": {"pageSize": 1}
+                }},
+                {"name": "second", "type": "elementRequest", "properties": {
+                    "elementInstanceId": "${config.gmail}", "method": "GET", "api": "/messages",
+                    "query": {"pageSize": 1, "nextPage": "${steps.first.response.headers.elements-next-page-token}"}
+                }}
+            ]
+        }))
+        .await;
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await;
+    let execution_id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    let first = &step(&execution, "first")["output"]["response"];
+    let second = &step(&execution, "second")["output"]["response"];
+    let token = first["headers"]["elements-next-page-token"].as_str();
+    assert!(token.is_some_and(|t| !t.is_empty()), "{first}");
+    let (one, two) = (&first["body"][0]["id"], &second["body"][0]["id"]);
+    assert!(one.is_string() && two.is_string(), "{first} {second}");
+    assert_ne!(one, two, "the second step read the next page");
+}
+
+#[tokio::test]
 async fn an_event_triggered_flow_runs_once_per_new_message() {
     let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
     let ada = sandbox.account(0);
@@ -175,6 +215,46 @@ fn webhook_flow(stub: &str, synchronous: bool) -> Value {
             {"name": "forward", "type": "httpRequest", "properties": {"method": "POST", "url": format!("{stub}${{steps.build.url}}"), "body": "${steps.build.body}"}}
         ]
     })
+}
+
+#[tokio::test]
+async fn http_request_steps_cannot_reach_the_networks_the_operator_denies() {
+    let mut flags = FLOW_FLAGS.to_vec();
+    flags.extend(["--flow-http-deny", "169.254.0.0/16,127.0.0.0/8,::1/128"]);
+    let sandbox = Sandbox::start_with(&flags).await;
+    let stub = stub().await;
+    let port = stub.rsplit(':').next().unwrap().to_owned();
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Fetch",
+            "triggers": [{"type": "manual", "onSuccess": ["fetch"]}],
+            "steps": [{"name": "fetch", "type": "httpRequest", "properties": {"method": "GET", "url": "${trigger.args.url}"}}]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let instance = instance["id"].as_i64().unwrap();
+    for (url, refused) in [
+        // The cloud's credential service, by address …
+        (
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "169.254.169.254 is in 169.254.0.0/16",
+        ),
+        (format!("{stub}/internal"), "127.0.0.1 is in 127.0.0.0/8"),
+        // … and by a name that resolves into a denied network.
+        (
+            format!("http://localhost:{port}/internal"),
+            "is in 127.0.0.0/8",
+        ),
+    ] {
+        let id = sandbox.start_execution(instance, json!({"url": url})).await;
+        let execution = sandbox.finished_execution(id).await;
+        assert_eq!(execution["status"], "failed", "{url}: {execution}");
+        let error = execution["error"].as_str().unwrap();
+        assert!(
+            error.contains(refused) && error.contains("FERRY_FLOW_HTTP_DENY"),
+            "{url}: {error}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod gmail_errors;
 mod gmail_operations;
 mod gmail_suite;
 mod instances;
+mod key_rotation;
 mod proxies;
 mod refresh;
 mod scale_out;

@@ -2,8 +2,10 @@
 //! worker` runs the executions, and PostgreSQL's NOTIFY wakes the worker when work is queued.
 //! Runs when `FERRY_TEST_DATABASE_URL` is set (CI sets it), in a schema of its own.
 
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -129,18 +131,6 @@ impl Cluster {
             database,
             schema,
         }
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.api))
-            .header("Authorization", &self.auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 }
 
@@ -413,73 +403,327 @@ async fn two_processes_refreshing_one_expired_token_ask_google_once() {
     }
 }
 
+/// Starts `ferry serve` or `ferry worker` with `arguments` and waits until it says it is ready.
+fn spawn_ready(arguments: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(arguments)
+        .env("FERRY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("ferry ready") || line == "ferry worker ready" {
+            return child;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("ferry {arguments:?} ended before it was ready");
+}
+
+/// One number from a query on the test schema (what the test watches; what it asserts, it reads
+/// through ferry's API and the emulator).
+fn count(database: &str, schema: &str, query: &str) -> i64 {
+    let out = Command::new("psql")
+        .arg(database)
+        .args(["-At", "-c", query])
+        .env("PGOPTIONS", format!("-c search_path={schema}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{query}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Every execution of a flow instance, through the API's pages.
+async fn all_executions(
+    http: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    instance: i64,
+) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut next = String::new();
+    loop {
+        let page = http
+            .get(format!(
+                "{base}/elements/api-v2/formulas/instances/{instance}/executions?pageSize=500&nextPage={next}"
+            ))
+            .header("Authorization", auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let token = page
+            .headers()
+            .get("Elements-Next-Page-Token")
+            .map(|t| t.to_str().unwrap().to_owned());
+        let items: Vec<Value> = page.json().await.unwrap();
+        let empty = items.is_empty();
+        all.extend(items);
+        match token {
+            Some(token) if !token.is_empty() && !empty => next = token,
+            _ => return all,
+        }
+    }
+}
+
 #[tokio::test]
-async fn a_schedule_fires_once_per_tick_across_worker_processes() {
+async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_though_workers_die_and_stop()
+ {
+    use crate::support::Sandbox;
     let Some(database) = Cluster::database() else {
         return;
     };
-    let cluster = Cluster::start(database, &[&["--workers", "4"], &["--workers", "4"]]);
-    let post = |path: &str, body: Value| {
-        cluster
-            .http
-            .post(format!("{}{path}", cluster.api))
-            .header("Authorization", cluster.auth.as_str())
-            .json(&body)
-            .send()
-    };
-    let flow: Value = post(
-        "/formulas",
-        json!({
+    const RUNS: usize = 5_000;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!(
+        "ferry_cluster_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000
+    );
+    let key = "7c".repeat(32);
+    let shared = [
+        "--database-url",
+        database.as_str(),
+        "--database-schema",
+        schema.as_str(),
+        "--master-key",
+        key.as_str(),
+    ];
+    // The emulator and the first `ferry serve`; neither server runs executions.
+    let mut first_serve: Vec<&str> = shared.to_vec();
+    first_serve.extend(["--workers", "0"]);
+    let deployment = Sandbox::start_separate(&first_serve).await;
+    let rewrites = crate::deployment::GOOGLE
+        .iter()
+        .map(|o| format!("{o}={}", deployment.emulator()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let second_port = free_port();
+    let second_dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{second_port}");
+    let second_dir_text = second_dir.path().to_str().unwrap().to_owned();
+    let mut second: Vec<&str> = vec!["serve", "--listen", &listen, "--data-dir", &second_dir_text];
+    second.extend(["--endpoint-rewrite", &rewrites, "--workers", "0"]);
+    second.extend(shared);
+    let mut processes = Processes(vec![spawn_ready(&second)]);
+    let servers = [
+        deployment.ferry(),
+        format!("http://127.0.0.1:{second_port}"),
+    ];
+    // Three workers with short leases, so a dead one's executions move on within seconds.
+    let mut worker: Vec<&str> = vec!["worker", "--endpoint-rewrite", &rewrites];
+    // Gmail's per-account budget (2.5 sends a second) would pace this run for half an hour.
+    worker.extend([
+        "--workers",
+        "16",
+        "--lease-seconds",
+        "3",
+        "--vendor-quota",
+        "gmail=off",
+    ]);
+    worker.extend(shared);
+    let worker_dirs: Vec<tempfile::TempDir> =
+        (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    for dir in &worker_dirs {
+        let mut arguments = worker.clone();
+        arguments.extend(["--data-dir", dir.path().to_str().unwrap()]);
+        processes.0.push(spawn_ready(&arguments));
+    }
+
+    let grace = deployment.account(1);
+    let gmail = deployment.gmail_instance(&deployment.account(0)).await;
+    let flow = deployment
+        .create_flow(json!({
+            "name": "Mail each number",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "manual", "onSuccess": ["prepare"]}],
+            "steps": [
+                {"name": "prepare", "type": "script", "properties": {"body": format!(
+                    "done({{url: '/messages', form: {{body: JSON.stringify({{to: '{grace}', subject: 'number ' + trigger.args.n, data: 'n=' + trigger.args.n}})}}}});"
+                )}, "onSuccess": ["send"]},
+                {"name": "send", "type": "elementRequest", "properties": {
+                    "elementInstanceId": "${config.gmail}", "method": "POST",
+                    "api": "${steps.prepare.url}", "form": "${steps.prepare.form}"
+                }}
+            ]
+        }))
+        .await;
+    let mailing = deployment
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let ticking_flow = deployment
+        .create_flow(json!({
             "name": "Every minute",
             "triggers": [{"type": "scheduled", "properties": {"cron": "* * * * *"}, "onSuccess": ["tick"]}],
             "steps": [{"name": "tick", "type": "script", "properties": {"body": "done({at: trigger.scheduledTime});"}}]
-        }),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let instance: Value = post(
-        &format!("/formulas/{}/instances", flow["id"]),
-        json!({"name": "minutely", "configuration": {}}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    // Two ticks, each claimed by one of the two workers that both run the schedule.
-    let waited = Instant::now();
-    let executions = loop {
-        let executions = cluster
-            .get(&format!(
-                "/formulas/instances/{}/executions?pageSize=50",
-                instance["id"]
-            ))
+        }))
+        .await;
+    let ticking = deployment
+        .create_flow_instance(ticking_flow, json!({}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let started = Instant::now();
+
+    // 5,000 manual runs, queued through both servers, 32 at a time.
+    let http = reqwest::Client::new();
+    let auth = deployment.auth();
+    let queued: Vec<StatusCode> = futures::stream::iter(0..RUNS)
+        .map(|n| {
+            let request = http
+                .post(format!(
+                    "{}/elements/api-v2/formulas/instances/{mailing}/executions",
+                    servers[n % 2]
+                ))
+                .header("Authorization", &auth)
+                .json(&json!({"n": n}))
+                .send();
+            async move { request.await.unwrap().status() }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(
+        queued.iter().all(|s| *s == StatusCode::OK),
+        "every run was queued"
+    );
+
+    // Once a fifth has finished, the first worker dies holding claims.
+    let succeeded = format!(
+        "SELECT count(*) FROM executions WHERE flow_instance_id = {mailing} AND status = 'success'"
+    );
+    loop {
+        if count(&database, &schema, &succeeded) >= (RUNS / 5) as i64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "the workers do not run the queue"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let victim = processes.0.remove(1);
+    let victim_pid = victim.id();
+    let mut victim = victim;
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let orphaned = count(
+        &database,
+        &schema,
+        &format!(
+            "SELECT count(*) FROM executions WHERE status = 'pending' AND lease_owner LIKE '{victim_pid}-%'"
+        ),
+    );
+    assert!(
+        orphaned > 0,
+        "the killed worker held no claims: the test proves nothing"
+    );
+
+    // Later a second worker is stopped as an operator stops one (SIGTERM): it finishes what it
+    // runs or hands it back, and leaves no claim behind.
+    loop {
+        if count(&database, &schema, &succeeded) >= (RUNS / 2) as i64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "the workers stopped running the queue"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut stopping = processes.0.remove(1);
+    let stopping_pid = stopping.id();
+    let signalled = Command::new("kill")
+        .args(["-TERM", &stopping_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let exit = stopping.wait().unwrap();
+    assert!(exit.success(), "a stopped worker exits cleanly: {exit}");
+    let left = count(
+        &database,
+        &schema,
+        &format!(
+            "SELECT count(*) FROM executions WHERE status = 'pending' AND lease_owner LIKE '{stopping_pid}-%'"
+        ),
+    );
+    assert_eq!(left, 0, "the stopped worker left claims behind");
+
+    loop {
+        if count(&database, &schema, &succeeded) == RUNS as i64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "only {} of {RUNS} runs finished",
+            count(&database, &schema, &succeeded)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    eprintln!(
+        "{RUNS} runs (script + Gmail send) in {:.1} s on 3, then 2, then 1 debug-build workers",
+        started.elapsed().as_secs_f64()
+    );
+    // What a user sees: every run succeeded once, with each step recorded once …
+    let executions = all_executions(&http, &servers[1], &auth, mailing).await;
+    assert_eq!(executions.len(), RUNS);
+    assert!(executions.iter().all(|e| e["status"] == "success"));
+    let ids: BTreeSet<i64> = executions
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), RUNS);
+    for summary in executions.iter().step_by(97) {
+        let execution = deployment
+            .finished_execution(summary["id"].as_i64().unwrap())
             .await;
-        let finished = executions
+        let seqs: Vec<i64> = execution["stepExecutions"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["status"] == "success")
-            .count();
-        if finished >= 2 {
-            break executions;
+            .map(|s| s["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seqs, [0, 1, 2], "each step recorded once: {execution}");
+    }
+    // … and each mail arrived exactly once.
+    let inbox = deployment.mailbox(&grace).await;
+    let numbers: Vec<&str> = inbox
+        .iter()
+        .filter_map(|m| m["subject"].as_str())
+        .filter(|s| s.starts_with("number "))
+        .collect();
+    let distinct: BTreeSet<&str> = numbers.iter().copied().collect();
+    assert_eq!(distinct.len(), RUNS, "no mail lost");
+    assert_eq!(numbers.len(), RUNS, "no mail sent twice");
+
+    // The schedule, run by every worker (one of them killed), fired once per minute.
+    loop {
+        let ticks = all_executions(&http, &servers[0], &auth, ticking).await;
+        if ticks.iter().filter(|e| e["status"] == "success").count() >= 2 {
+            break;
         }
         assert!(
-            waited.elapsed() < Duration::from_secs(200),
-            "two minutes' ticks did not both run: {executions}"
+            started.elapsed() < Duration::from_secs(420),
+            "two minutes' ticks did not both run: {ticks:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    }
     let mut ticks = Vec::new();
-    for execution in executions.as_array().unwrap() {
-        let full = cluster
-            .get(&format!(
-                "/formulas/instances/executions/{}",
-                execution["id"]
-            ))
+    for execution in all_executions(&http, &servers[0], &auth, ticking).await {
+        let full = deployment
+            .finished_execution(execution["id"].as_i64().unwrap())
             .await;
         ticks.push(
             full["stepExecutions"][0]["output"]["scheduledTime"]
@@ -488,8 +732,90 @@ async fn a_schedule_fires_once_per_tick_across_worker_processes() {
                 .to_owned(),
         );
     }
-    let mut distinct = ticks.clone();
-    distinct.sort();
-    distinct.dedup();
+    let distinct: BTreeSet<&String> = ticks.iter().collect();
     assert_eq!(distinct.len(), ticks.len(), "a tick ran twice: {ticks:?}");
+
+    drop(processes);
+    drop(deployment);
+    let dropped = Command::new("psql")
+        .arg(&database)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
+        .output();
+    if let Err(error) = dropped {
+        eprintln!("could not drop the test schema {schema}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn processes_started_together_on_an_empty_database_all_come_up() {
+    let Some(database) = Cluster::database() else {
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!(
+        "ferry_start_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000
+    );
+    let key = "8d".repeat(32);
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    // Four workers at the same instant: one creates the schema and migrates, the others wait.
+    let starting: Vec<std::thread::JoinHandle<Child>> = dirs
+        .iter()
+        .map(|dir| {
+            let arguments: Vec<String> = [
+                "worker",
+                "--database-url",
+                &database,
+                "--database-schema",
+                &schema,
+                "--master-key",
+                &key,
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+            ]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+            std::thread::spawn(move || {
+                let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+                spawn_ready(&arguments)
+            })
+        })
+        .collect();
+    let processes = Processes(
+        starting
+            .into_iter()
+            .map(|s| s.join().expect("every worker came up"))
+            .collect(),
+    );
+    assert_eq!(processes.0.len(), 4);
+    let migrations = count(
+        &database,
+        &schema,
+        "SELECT count(*) FROM _sqlx_migrations WHERE success",
+    );
+    let files = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../store/migrations/postgres"
+    ))
+    .unwrap()
+    .count() as i64;
+    assert_eq!(migrations, files, "each migration applied once");
+    drop(processes);
+    let _ = Command::new("psql")
+        .arg(&database)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
+        .output();
 }

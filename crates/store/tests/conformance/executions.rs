@@ -210,6 +210,56 @@ async fn flows_and_their_instances_round_trip() {
 }
 
 #[tokio::test]
+async fn renewed_leases_keep_their_executions_and_only_the_owner_renews() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "renew").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "renew").await;
+        let trigger = json!({"args": {}});
+        for _ in 0..3 {
+            b.store
+                .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+                .await
+                .unwrap();
+        }
+        let claimed = b
+            .store
+            .claim_executions("w1", 100, 1_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 3, "{}", b.name);
+        let ids: Vec<_> = claimed.iter().map(|e| e.id).collect();
+        assert_eq!(
+            b.store
+                .renew_execution_leases("w2", &ids, 5_000)
+                .await
+                .unwrap(),
+            0,
+            "{}: another worker renews nothing",
+            b.name
+        );
+        assert_eq!(
+            b.store
+                .renew_execution_leases("w1", &ids[..2], 5_000)
+                .await
+                .unwrap(),
+            2,
+            "{}",
+            b.name
+        );
+        // After the first lease ran out, only the execution that was not renewed is free.
+        let taken = b
+            .store
+            .claim_executions("w2", 2_000, 1_000, 10)
+            .await
+            .unwrap();
+        let taken: Vec<_> = taken.iter().map(|e| e.id).collect();
+        assert_eq!(taken, [ids[2]], "{}", b.name);
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
 async fn an_execution_is_claimed_by_one_worker_and_resumes_after_its_lease_expires() {
     let backends = backends().await;
     for b in &backends {
@@ -583,6 +633,72 @@ async fn executions_are_listed_newest_first_with_filters_and_pages() {
             b.store.purge_finished_executions(i64::MAX).await.unwrap(),
             0,
             "unfinished executions stay"
+        );
+    }
+    finish(backends).await;
+}
+
+#[tokio::test]
+async fn retention_deletes_old_finished_executions_batch_by_batch_and_keeps_the_rest() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "keep").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "keep").await;
+        let trigger = json!({});
+        let mut old = Vec::new();
+        for _ in 0..6 {
+            old.push(
+                b.store
+                    .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        // Five old ones finished; one old one is still queued.
+        for id in &old[..5] {
+            b.store
+                .cancel_execution(t.organization.id, *id, 20)
+                .await
+                .unwrap();
+        }
+        let mut recent = queued(&t, &flow, instance, &trigger, 0);
+        recent.now_ms = 1_000;
+        let recent = b.store.insert_execution(&recent).await.unwrap().id;
+        b.store
+            .cancel_execution(t.organization.id, recent, 1_000)
+            .await
+            .unwrap();
+
+        let purged = b
+            .store
+            .purge_finished_executions_in_batches(500, 2)
+            .await
+            .unwrap();
+        assert_eq!(purged, 5, "{}: three batches of at most two", b.name);
+        for id in &old[..5] {
+            assert!(
+                b.store
+                    .get_execution(t.organization.id, *id)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(b.store.list_step_executions(*id).await.unwrap().is_empty());
+        }
+        assert!(
+            b.store
+                .get_execution(t.organization.id, old[5])
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            b.store
+                .get_execution(t.organization.id, recent)
+                .await
+                .unwrap()
+                .is_some()
         );
     }
     finish(backends).await;

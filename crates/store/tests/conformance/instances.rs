@@ -583,7 +583,97 @@ async fn sqlite_file_holds_no_plaintext_secrets() {
         .find_instance_by_token_hash("token-hash-plain")
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unseal), "{err:?}");
+    assert!(matches!(err, StoreError::UnknownKey(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_new_master_key_reseals_every_secret_and_then_the_old_key_can_go() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "rot").await;
+        instance(&b.store, &t, "rot", &[]).await;
+        b.store
+            .insert_oauth_authorization(NewOAuthAuthorization {
+                id: "auth-rot",
+                organization_id: t.organization.id,
+                instance_id: None,
+                pkce_verifier: Some(&Secret::new("verifier-rot")),
+                redirect_uri: "http://127.0.0.1/oauth/callback",
+                now_ms: 10,
+                expires_at_ms: 1_000,
+            })
+            .await
+            .unwrap();
+        let new = MasterKey::generate();
+        // Every process runs with the new key and the old one as previous: old values open.
+        let rotating = b.reopen_with(&new, std::slice::from_ref(&b.key)).await;
+        let before = rotating
+            .find_instance_by_token_hash("token-hash-rot")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(before.token.expose(), "instance-token-rot", "{}", b.name);
+        let report = rotating.reseal_secrets().await.unwrap();
+        let resealed = |name: &str| {
+            report
+                .columns
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{name} is not in {report:?}"))
+                .resealed
+        };
+        for column in [
+            "instances.secret_configuration",
+            "instances.token_sealed",
+            "instances.access_token_sealed",
+            "instances.refresh_token_sealed",
+            "oauth_authorizations.pkce_verifier_sealed",
+        ] {
+            assert_eq!(resealed(column), 1, "{}: {column}", b.name);
+        }
+        let again = rotating.reseal_secrets().await.unwrap();
+        assert_eq!(
+            again.resealed(),
+            0,
+            "{}: a second run has nothing to do",
+            b.name
+        );
+        rotating.close().await;
+
+        // The old key is gone: everything still opens with the new one alone …
+        let rotated = b.reopen_with(&new, &[]).await;
+        let after = rotated
+            .find_instance_by_token_hash("token-hash-rot")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.token.expose(), "instance-token-rot");
+        assert_eq!(
+            after.secret_configuration["oauth.api.secret"].expose(),
+            "client-secret-value"
+        );
+        let grant = after.grant.unwrap();
+        assert_eq!(grant.access_token.expose(), "ya29.access-one");
+        assert_eq!(grant.refresh_token.unwrap().expose(), "1//refresh-one");
+        let authorization = rotated
+            .consume_oauth_authorization("auth-rot", 100)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            authorization.pkce_verifier.unwrap().expose(),
+            "verifier-rot"
+        );
+        rotated.close().await;
+        // … and a process still on the old key says which key it lacks.
+        let stale = b.reopen_with(&b.key, &[]).await;
+        match stale.find_instance_by_token_hash("token-hash-rot").await {
+            Err(StoreError::UnknownKey(id)) => assert_eq!(id, new.id()),
+            other => panic!("{}: expected UnknownKey, got {other:?}", b.name),
+        }
+        stale.close().await;
+    }
+    finish(backends).await;
 }
 
 #[tokio::test]

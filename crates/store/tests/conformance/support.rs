@@ -64,6 +64,16 @@ impl Backend {
         };
         Store::connect(&self.url, &self.key, options).await.unwrap()
     }
+
+    /// The same database opened with another master key and the keys it may still meet.
+    pub async fn reopen_with(&self, key: &MasterKey, previous: &[MasterKey]) -> Store {
+        let options = StoreOptions {
+            schema: self.schema.clone(),
+            previous_keys: previous.to_vec(),
+            ..StoreOptions::default()
+        };
+        Store::connect(&self.url, key, options).await.unwrap()
+    }
 }
 
 pub async fn finish(backends: Vec<Backend>) {
