@@ -262,6 +262,7 @@ async fn drop_schema(postgres: &Postgres) {
     let options = ferry_store::StoreOptions {
         max_connections: 1,
         schema: Some(postgres.schema.clone()),
+        ..ferry_store::StoreOptions::default()
     };
     let store = ferry_store::Store::connect(
         &postgres.url,

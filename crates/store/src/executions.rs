@@ -288,6 +288,9 @@ impl Store {
                 })?;
                 answer.await.map_err(|_| journal_gone())??
             }
+            None if self.dialect == Dialect::Postgres => {
+                self.insert_execution_in_one_statement(new).await?
+            }
             None => {
                 let mut tx = self.writer.begin().await?;
                 let id = insert_execution_in(&mut tx, new).await?;
@@ -318,6 +321,46 @@ impl Store {
             updated_at_ms: new.now_ms,
             finished_at_ms: None,
         })
+    }
+
+    /// The execution and its trigger's record in one statement (one round trip instead of
+    /// four); PostgreSQL only.
+    async fn insert_execution_in_one_statement(
+        &self,
+        new: &NewExecution<'_>,
+    ) -> StoreResult<ExecutionId> {
+        let (status, owner, lease_until) = match new.claimed_by {
+            Some((owner, until)) => (ExecutionStatus::Pending, Some(owner), Some(until)),
+            None => (ExecutionStatus::Queued, None, None),
+        };
+        let row = sqlx::query(
+            "WITH created AS (INSERT INTO executions (organization_id, flow_id, flow_instance_id, status, \
+             trigger_kind, trigger_values, state, attempt, parent_execution_id, event_id, object_id, lease_owner, \
+             lease_until, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, $15) RETURNING id) \
+             INSERT INTO step_executions (execution_id, seq, step_name, step_kind, status, input, output, console, \
+             error, attempts, duration_us, created_at) \
+             SELECT id, 0, 'trigger', $5, 'success', 'null', $6, '[]', NULL, 1, 0, $15 FROM created \
+             RETURNING execution_id",
+        )
+        .bind(new.organization_id.0)
+        .bind(new.flow_id.0)
+        .bind(new.flow_instance_id.0)
+        .bind(status.as_str())
+        .bind(new.trigger_kind)
+        .bind(json_text(new.trigger))
+        .bind(json_text(new.state))
+        .bind(new.attempt)
+        .bind(new.parent_execution_id.map(|id| id.0))
+        .bind(new.event_id)
+        .bind(new.object_id)
+        .bind(owner)
+        .bind(lease_until)
+        .bind(new.run_after_ms)
+        .bind(new.now_ms)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(ExecutionId(row.try_get("execution_id")?))
     }
 
     pub async fn get_execution_by_id(&self, id: ExecutionId) -> StoreResult<Option<Execution>> {
@@ -410,13 +453,23 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> StoreResult<Vec<Execution>> {
-        let lock = match self.dialect {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        // On PostgreSQL the claim commits without waiting for its WAL flush (one fsync saved per
+        // claim). That is safe: a claim lost in a database crash only puts the execution back
+        // as it was, and any later step commit of it, which does wait, flushes the claim too.
+        let (relaxed, lock) = match self.dialect {
+            Dialect::Sqlite => ("", ""),
+            Dialect::Postgres => (
+                "WITH relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)) ",
+                "FOR UPDATE SKIP LOCKED",
+            ),
+        };
+        let from = match self.dialect {
+            Dialect::Sqlite => "executions",
+            Dialect::Postgres => "executions, relaxed",
         };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE executions SET status = 'pending', lease_owner = $1, lease_until = $2, updated_at = $3 \
-             WHERE id IN (SELECT id FROM executions WHERE parent_execution_id IS NULL AND \
+            "{relaxed}UPDATE executions SET status = 'pending', lease_owner = $1, lease_until = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM {from} WHERE parent_execution_id IS NULL AND \
              ((status = 'queued' AND run_after <= $3) OR (status = 'pending' AND lease_until < $3)) \
              ORDER BY id LIMIT $4 {lock}) RETURNING {EXECUTION_COLUMNS}"
         )))
@@ -572,6 +625,9 @@ impl Store {
         commit: &StepCommit<'_>,
     ) -> StoreResult<bool> {
         let step = commit.step;
+        if self.dialect == Dialect::Postgres {
+            return self.commit_step_in_one_statement(id, owner, commit).await;
+        }
         let mut tx = self.writer.begin().await?;
         let done = match commit.ending {
             None => {
@@ -608,6 +664,53 @@ impl Store {
         insert_step(&mut tx, id, step).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// [`Store::commit_step_now`] as one statement: the owner check, the state and the step's
+    /// record in one round trip instead of four (BEGIN, UPDATE, INSERT, COMMIT), atomic all the
+    /// same. PostgreSQL only (SQLite has no UPDATE inside WITH).
+    async fn commit_step_in_one_statement(
+        &self,
+        id: ExecutionId,
+        owner: &str,
+        commit: &StepCommit<'_>,
+    ) -> StoreResult<bool> {
+        let step = commit.step;
+        // $13 is the execution's end status, NULL while it goes on.
+        let query = "WITH held AS (UPDATE executions SET state = $1, updated_at = $2, \
+             status = COALESCE($13, status), \
+             error = CASE WHEN $13 IS NULL THEN error ELSE $14 END, \
+             finished_at = CASE WHEN $13 IS NULL THEN finished_at ELSE $2 END, \
+             lease_owner = CASE WHEN $13 IS NULL THEN lease_owner END, \
+             lease_until = CASE WHEN $13 IS NULL THEN lease_until END \
+             WHERE id = $3 AND lease_owner = $4 AND status = 'pending' RETURNING id) \
+             INSERT INTO step_executions (execution_id, seq, step_name, step_kind, status, input, output, \
+             console, error, attempts, duration_us, created_at) \
+             SELECT id, $5, $6, $7, $8, $9, $10, $11, $12, $15, $16, $2 FROM held";
+        let (status, error) = match commit.ending {
+            Some((status, error)) => (Some(status.as_str()), error),
+            None => (None, None),
+        };
+        let done = sqlx::query(query)
+            .bind(json_text(commit.state))
+            .bind(step.now_ms)
+            .bind(id.0)
+            .bind(owner)
+            .bind(step.seq)
+            .bind(step.step_name)
+            .bind(step.step_kind)
+            .bind(step.status.as_str())
+            .bind(json_text(step.input))
+            .bind(json_text(step.output))
+            .bind(serde_json::to_string(step.console).expect("strings serialize"))
+            .bind(step.error)
+            .bind(status)
+            .bind(error)
+            .bind(step.attempts)
+            .bind(step.duration_us)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Records how an execution ended; only its current owner may.
