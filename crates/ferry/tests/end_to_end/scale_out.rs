@@ -422,6 +422,15 @@ fn spawn_ready(arguments: &[&str]) -> Child {
     panic!("ferry {arguments:?} ended before it was ready");
 }
 
+/// Sends SIGSTOP, SIGCONT or SIGTERM to a process.
+fn signal(name: &str, pid: u32) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{name} {pid}");
+}
+
 /// One number from a query on the test schema (what the test watches; what it asserts, it reads
 /// through ferry's API and the emulator).
 fn count(database: &str, schema: &str, query: &str) -> i64 {
@@ -576,7 +585,12 @@ async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_th
         .unwrap();
     let started = Instant::now();
 
-    // 5,000 manual runs, queued through both servers, 32 at a time.
+    // 5,000 manual runs, queued through both servers, 32 at a time, while the workers are
+    // paused (SIGSTOP), so that a backlog exists however fast they are.
+    let worker_pids: Vec<u32> = processes.0[1..].iter().map(Child::id).collect();
+    for pid in &worker_pids {
+        signal("STOP", *pid);
+    }
     let http = reqwest::Client::new();
     let auth = deployment.auth();
     let queued: Vec<StatusCode> = futures::stream::iter(0..RUNS)
@@ -599,23 +613,34 @@ async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_th
         "every run was queued"
     );
 
-    // Once a fifth has finished, the first worker dies holding claims.
+    for pid in &worker_pids {
+        signal("CONT", *pid);
+    }
+
+    // Once a fifth has finished, the first worker dies holding claims: it is paused, seen to
+    // hold some, and killed.
     let succeeded = format!(
         "SELECT count(*) FROM executions WHERE flow_instance_id = {mailing} AND status = 'success'"
     );
+    let victim_pid = worker_pids[0];
+    let holding = format!(
+        "SELECT count(*) FROM executions WHERE status = 'pending' AND lease_owner LIKE '{victim_pid}-%'"
+    );
     loop {
         if count(&database, &schema, &succeeded) >= (RUNS / 5) as i64 {
-            break;
+            signal("STOP", victim_pid);
+            if count(&database, &schema, &holding) > 0 {
+                break;
+            }
+            signal("CONT", victim_pid);
         }
         assert!(
             started.elapsed() < Duration::from_secs(240),
-            "the workers do not run the queue"
+            "the first worker never held claims while the queue ran"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let victim = processes.0.remove(1);
-    let victim_pid = victim.id();
-    let mut victim = victim;
+    let mut victim = processes.0.remove(1);
     victim.kill().unwrap();
     victim.wait().unwrap();
     let orphaned = count(
@@ -644,11 +669,7 @@ async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_th
     }
     let mut stopping = processes.0.remove(1);
     let stopping_pid = stopping.id();
-    let signalled = Command::new("kill")
-        .args(["-TERM", &stopping_pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
+    signal("TERM", stopping_pid);
     let exit = stopping.wait().unwrap();
     assert!(exit.success(), "a stopped worker exits cleanly: {exit}");
     let left = count(
