@@ -59,15 +59,7 @@ impl Cluster {
     }
 
     fn start(database: String, workers: &[&[&str]]) -> Cluster {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let schema = format!(
-            "ferry_scale_{}_{}",
-            std::process::id(),
-            nanos % 1_000_000_000
-        );
+        let schema = unique_schema("ferry_scale");
         let key = "5a".repeat(32);
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -141,17 +133,7 @@ impl Drop for Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let dropped = Command::new("psql")
-            .arg(&self.database)
-            .args([
-                "-q",
-                "-c",
-                &format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema),
-            ])
-            .output();
-        if let Err(error) = dropped {
-            eprintln!("could not drop the test schema {}: {error}", self.schema);
-        }
+        drop_schema(&self.database, &self.schema);
     }
 }
 
@@ -259,15 +241,7 @@ async fn two_processes_refreshing_one_expired_token_ask_google_once() {
         eprintln!("scale-out test skipped: FERRY_TEST_DATABASE_URL is not set");
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let schema = format!(
-        "ferry_refresh_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000
-    );
+    let schema = unique_schema("ferry_refresh");
     let key = "6b".repeat(32);
     let shared = [
         "--database-url",
@@ -390,17 +364,7 @@ async fn two_processes_refreshing_one_expired_token_ask_google_once() {
         .unwrap();
     assert_eq!(after - before, 1, "one refresh request for both processes");
 
-    let dropped = Command::new("psql")
-        .arg(&database)
-        .args([
-            "-q",
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
-        ])
-        .output();
-    if let Err(error) = dropped {
-        eprintln!("could not drop the test schema {schema}: {error}");
-    }
+    drop_schema(&database, &schema);
 }
 
 /// Starts `ferry serve` or `ferry worker` with `arguments` and waits until it says it is ready.
@@ -420,6 +384,29 @@ fn spawn_ready(arguments: &[&str]) -> Child {
     let _ = child.kill();
     let _ = child.wait();
     panic!("ferry {arguments:?} ended before it was ready");
+}
+
+/// A schema name no other test run uses.
+fn unique_schema(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn drop_schema(database: &str, schema: &str) {
+    let dropped = Command::new("psql")
+        .arg(database)
+        .args([
+            "-q",
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
+        .output();
+    if let Err(error) = dropped {
+        eprintln!("could not drop the test schema {schema}: {error}");
+    }
 }
 
 /// Sends SIGSTOP, SIGCONT or SIGTERM to a process.
@@ -489,15 +476,7 @@ async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_th
         return;
     };
     const RUNS: usize = 5_000;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let schema = format!(
-        "ferry_cluster_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000
-    );
+    let schema = unique_schema("ferry_cluster");
     let key = "7c".repeat(32);
     let shared = [
         "--database-url",
@@ -758,17 +737,7 @@ async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_th
 
     drop(processes);
     drop(deployment);
-    let dropped = Command::new("psql")
-        .arg(&database)
-        .args([
-            "-q",
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
-        ])
-        .output();
-    if let Err(error) = dropped {
-        eprintln!("could not drop the test schema {schema}: {error}");
-    }
+    drop_schema(&database, &schema);
 }
 
 #[tokio::test]
@@ -776,15 +745,7 @@ async fn processes_started_together_on_an_empty_database_all_come_up() {
     let Some(database) = Cluster::database() else {
         return;
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let schema = format!(
-        "ferry_start_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000
-    );
+    let schema = unique_schema("ferry_start");
     let key = "8d".repeat(32);
     let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     // Four workers at the same instant: one creates the schema and migrates, the others wait.
@@ -831,12 +792,5 @@ async fn processes_started_together_on_an_empty_database_all_come_up() {
     .count() as i64;
     assert_eq!(migrations, files, "each migration applied once");
     drop(processes);
-    let _ = Command::new("psql")
-        .arg(&database)
-        .args([
-            "-q",
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
-        ])
-        .output();
+    drop_schema(&database, &schema);
 }
