@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// Networks flows may not reach unless the operator says otherwise: cloud metadata services.
-pub const DEFAULT_DENIED_NETWORKS: &[&str] = &["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128"];
+pub const DEFAULT_DENIED_NETWORKS: &str = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128";
 
 /// The networks denied to flows.
 #[derive(Debug, Clone)]
@@ -18,8 +18,7 @@ pub struct DeniedNetworks(Arc<Vec<IpNet>>);
 
 impl Default for DeniedNetworks {
     fn default() -> Self {
-        DeniedNetworks::parse(&DEFAULT_DENIED_NETWORKS.join(","))
-            .expect("the default networks parse")
+        DeniedNetworks::parse(DEFAULT_DENIED_NETWORKS).expect("the default networks parse")
     }
 }
 

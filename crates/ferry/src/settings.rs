@@ -243,7 +243,7 @@ pub struct FlowArgs {
     #[arg(
         long,
         env = "FERRY_FLOW_HTTP_DENY",
-        default_value = "169.254.0.0/16,fe80::/10,fd00:ec2::254/128"
+        default_value = ferry_app::DEFAULT_DENIED_NETWORKS
     )]
     pub flow_http_deny: String,
 }

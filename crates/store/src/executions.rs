@@ -204,36 +204,45 @@ async fn insert_step(
     Ok(())
 }
 
-async fn insert_execution_in(
-    tx: &mut Transaction<'_, Any>,
-    new: &NewExecution<'_>,
-) -> StoreResult<ExecutionId> {
+/// The columns and values of a new execution row ($1–$15), for both ways of inserting one.
+const INSERT_EXECUTION: &str = "INSERT INTO executions (organization_id, flow_id, flow_instance_id, status, \
+     trigger_kind, trigger_values, state, attempt, parent_execution_id, event_id, object_id, lease_owner, \
+     lease_until, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+     $12, $13, $14, $15, $15) RETURNING id";
+
+fn bind_new_execution<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    new: &NewExecution<'q>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
     let (status, owner, lease_until) = match new.claimed_by {
         Some((owner, until)) => (ExecutionStatus::Pending, Some(owner), Some(until)),
         None => (ExecutionStatus::Queued, None, None),
     };
-    let row = sqlx::query(
-        "INSERT INTO executions (organization_id, flow_id, flow_instance_id, status, trigger_kind, trigger_values, \
-         state, attempt, parent_execution_id, event_id, object_id, lease_owner, lease_until, run_after, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
-    )
-    .bind(new.organization_id.0)
-    .bind(new.flow_id.0)
-    .bind(new.flow_instance_id.0)
-    .bind(status.as_str())
-    .bind(new.trigger_kind)
-    .bind(json_text(new.trigger))
-    .bind(json_text(new.state))
-    .bind(new.attempt)
-    .bind(new.parent_execution_id.map(|id| id.0))
-    .bind(new.event_id)
-    .bind(new.object_id)
-    .bind(owner)
-    .bind(lease_until)
-    .bind(new.run_after_ms)
-    .bind(new.now_ms)
-    .fetch_one(&mut **tx)
-    .await?;
+    query
+        .bind(new.organization_id.0)
+        .bind(new.flow_id.0)
+        .bind(new.flow_instance_id.0)
+        .bind(status.as_str())
+        .bind(new.trigger_kind)
+        .bind(json_text(new.trigger))
+        .bind(json_text(new.state))
+        .bind(new.attempt)
+        .bind(new.parent_execution_id.map(|id| id.0))
+        .bind(new.event_id)
+        .bind(new.object_id)
+        .bind(owner)
+        .bind(lease_until)
+        .bind(new.run_after_ms)
+        .bind(new.now_ms)
+}
+
+async fn insert_execution_in(
+    tx: &mut Transaction<'_, Any>,
+    new: &NewExecution<'_>,
+) -> StoreResult<ExecutionId> {
+    let row = bind_new_execution(sqlx::query(INSERT_EXECUTION), new)
+        .fetch_one(&mut **tx)
+        .await?;
     let id = ExecutionId(row.try_get("id")?);
     let nothing: [String; 0] = [];
     insert_step(
@@ -329,37 +338,16 @@ impl Store {
         &self,
         new: &NewExecution<'_>,
     ) -> StoreResult<ExecutionId> {
-        let (status, owner, lease_until) = match new.claimed_by {
-            Some((owner, until)) => (ExecutionStatus::Pending, Some(owner), Some(until)),
-            None => (ExecutionStatus::Queued, None, None),
-        };
-        let row = sqlx::query(
-            "WITH created AS (INSERT INTO executions (organization_id, flow_id, flow_instance_id, status, \
-             trigger_kind, trigger_values, state, attempt, parent_execution_id, event_id, object_id, lease_owner, \
-             lease_until, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $15) RETURNING id) \
+        let query = format!(
+            "WITH created AS ({INSERT_EXECUTION}) \
              INSERT INTO step_executions (execution_id, seq, step_name, step_kind, status, input, output, console, \
              error, attempts, duration_us, created_at) \
              SELECT id, 0, 'trigger', $5, 'success', 'null', $6, '[]', NULL, 1, 0, $15 FROM created \
-             RETURNING execution_id",
-        )
-        .bind(new.organization_id.0)
-        .bind(new.flow_id.0)
-        .bind(new.flow_instance_id.0)
-        .bind(status.as_str())
-        .bind(new.trigger_kind)
-        .bind(json_text(new.trigger))
-        .bind(json_text(new.state))
-        .bind(new.attempt)
-        .bind(new.parent_execution_id.map(|id| id.0))
-        .bind(new.event_id)
-        .bind(new.object_id)
-        .bind(owner)
-        .bind(lease_until)
-        .bind(new.run_after_ms)
-        .bind(new.now_ms)
-        .fetch_one(&self.writer)
-        .await?;
+             RETURNING execution_id"
+        );
+        let row = bind_new_execution(sqlx::query(sqlx::AssertSqlSafe(query)), new)
+            .fetch_one(&self.writer)
+            .await?;
         Ok(ExecutionId(row.try_get("execution_id")?))
     }
 

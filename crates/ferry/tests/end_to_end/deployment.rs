@@ -18,7 +18,7 @@ pub(crate) const GOOGLE: [&str; 4] = [
     "https://www.googleapis.com",
 ];
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

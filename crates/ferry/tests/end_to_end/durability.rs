@@ -1,6 +1,7 @@
 //! Executions survive a crash: ferry killed with SIGKILL resumes every unfinished execution from
 //! its last committed step, sends no mail twice, and misses or doubles no event.
 
+use crate::flow_support::mail_each_number;
 use crate::support::Sandbox;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -22,22 +23,7 @@ async fn two_hundred_executions_finish_exactly_once_across_a_crash() {
     let mut deployment = Sandbox::start_separate(&FLAGS).await;
     let grace = deployment.account(1);
     let gmail = deployment.gmail_instance(&deployment.account(0)).await;
-    let flow = deployment
-        .create_flow(json!({
-            "name": "Mail each number",
-            "configuration": [{"key": "gmail", "type": "elementInstance"}],
-            "triggers": [{"type": "manual", "onSuccess": ["prepare"]}],
-            "steps": [
-                {"name": "prepare", "type": "script", "properties": {"body": format!(
-                    "done({{url: '/messages', form: {{body: JSON.stringify({{to: '{grace}', subject: 'number ' + trigger.args.n, data: 'n=' + trigger.args.n}})}}}});"
-                )}, "onSuccess": ["send"]},
-                {"name": "send", "type": "elementRequest", "properties": {
-                    "elementInstanceId": "${config.gmail}", "method": "POST",
-                    "api": "${steps.prepare.url}", "form": "${steps.prepare.form}"
-                }}
-            ]
-        }))
-        .await;
+    let flow = deployment.create_flow(mail_each_number(&grace)).await;
     let instance = deployment
         .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
         .await;

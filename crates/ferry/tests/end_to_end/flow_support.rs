@@ -155,3 +155,22 @@ pub fn step<'a>(execution: &'a Value, name: &str) -> &'a Value {
         .find(|s| s["stepName"] == name)
         .unwrap_or_else(|| panic!("no step {name} in {execution}"))
 }
+
+/// A flow that mails `to` one message per run, subject `number <trigger.args.n>`: a script builds
+/// the form, a Connector API Request sends it through the instance bound as `gmail`.
+pub fn mail_each_number(to: &str) -> Value {
+    json!({
+        "name": "Mail each number",
+        "configuration": [{"key": "gmail", "type": "elementInstance"}],
+        "triggers": [{"type": "manual", "onSuccess": ["prepare"]}],
+        "steps": [
+            {"name": "prepare", "type": "script", "properties": {"body": format!(
+                "done({{url: '/messages', form: {{body: JSON.stringify({{to: '{to}', subject: 'number ' + trigger.args.n, data: 'n=' + trigger.args.n}})}}}});"
+            )}, "onSuccess": ["send"]},
+            {"name": "send", "type": "elementRequest", "properties": {
+                "elementInstanceId": "${config.gmail}", "method": "POST",
+                "api": "${steps.prepare.url}", "form": "${steps.prepare.form}"
+            }}
+        ]
+    })
+}

@@ -2,6 +2,8 @@
 //! worker` runs the executions, and PostgreSQL's NOTIFY wakes the worker when work is queued.
 //! Runs when `FERRY_TEST_DATABASE_URL` is set (CI sets it), in a schema of its own.
 
+use crate::deployment::free_port;
+use crate::flow_support::mail_each_number;
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,14 +21,6 @@ impl Drop for Processes {
             let _ = child.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `ferry serve --workers 0` and workers started with `workers` (their own arguments each), on
@@ -124,6 +118,18 @@ impl Cluster {
             schema,
         }
     }
+
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.api))
+            .header("Authorization", &self.auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
 }
 
 impl Drop for Cluster {
@@ -192,15 +198,9 @@ async fn a_worker_process_runs_what_the_serving_process_queues() {
         let id = &started[0]["id"];
         let waited = Instant::now();
         loop {
-            let execution: Value = http
-                .get(format!("{api}/formulas/instances/executions/{id}"))
-                .header("Authorization", auth)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let execution = cluster
+                .get(&format!("/formulas/instances/executions/{id}"))
+                .await;
             if execution["status"] == "success" {
                 break;
             }
@@ -210,15 +210,9 @@ async fn a_worker_process_runs_what_the_serving_process_queues() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let steps: Value = http
-            .get(format!("{api}/formulas/instances/executions/{id}/steps"))
-            .header("Authorization", auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let steps = cluster
+            .get(&format!("/formulas/instances/executions/{id}/steps"))
+            .await;
         let count = steps
             .as_array()
             .unwrap()
@@ -529,22 +523,7 @@ async fn two_servers_and_three_workers_run_five_thousand_executions_once_each_th
 
     let grace = deployment.account(1);
     let gmail = deployment.gmail_instance(&deployment.account(0)).await;
-    let flow = deployment
-        .create_flow(json!({
-            "name": "Mail each number",
-            "configuration": [{"key": "gmail", "type": "elementInstance"}],
-            "triggers": [{"type": "manual", "onSuccess": ["prepare"]}],
-            "steps": [
-                {"name": "prepare", "type": "script", "properties": {"body": format!(
-                    "done({{url: '/messages', form: {{body: JSON.stringify({{to: '{grace}', subject: 'number ' + trigger.args.n, data: 'n=' + trigger.args.n}})}}}});"
-                )}, "onSuccess": ["send"]},
-                {"name": "send", "type": "elementRequest", "properties": {
-                    "elementInstanceId": "${config.gmail}", "method": "POST",
-                    "api": "${steps.prepare.url}", "form": "${steps.prepare.form}"
-                }}
-            ]
-        }))
-        .await;
+    let flow = deployment.create_flow(mail_each_number(&grace)).await;
     let mailing = deployment
         .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
         .await["id"]
