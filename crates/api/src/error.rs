@@ -94,6 +94,10 @@ impl From<AppError> for ApiError {
             AppError::Unauthenticated(_) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
             }
+            AppError::SignatureRefused { field, .. } => ApiError {
+                field: Some(field),
+                ..ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+            },
             AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
             AppError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
             AppError::InvalidInput { field, .. } => ApiError {

@@ -134,7 +134,7 @@ pub(crate) struct ExecutionListParams {
 }
 
 /// The body of a request as bytes; a body over the limit is a 413 in the one error body.
-fn raw_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn raw_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(

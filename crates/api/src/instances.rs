@@ -121,7 +121,7 @@ impl InstanceRequest {
     }
 }
 
-fn instance_id(text: &str) -> Result<InstanceId, ApiError> {
+pub(crate) fn instance_id(text: &str) -> Result<InstanceId, ApiError> {
     text.parse()
         .ok()
         .filter(|id: &InstanceId| id.0 > 0)

@@ -1,8 +1,8 @@
 //! ferry-api: the HTTP edge. It owns the routes (one router, [`router`]), the wire shapes of the
 //! Cloud Elements v2 compatible API (`/elements/api-v2`, the `Authorization: User …, Organization …,
 //! Element …` header, `Elements-*` headers), the one JSON error body and the mapping of application
-//! errors to HTTP statuses, the hub API that forwards to an instance's connector, and the pages of
-//! ferry's OAuth callback. It depends on `ferry-app` for everything a request does, and on the model
+//! errors to HTTP statuses, the hub API that forwards to an instance's connector, the URL where
+//! vendors deliver connector instances' webhook events, and the pages of ferry's OAuth callback. It depends on `ferry-app` for everything a request does, and on the model
 //! and connectors crates for the types it shows; only this crate knows status codes.
 
 mod callback_page;
@@ -16,6 +16,7 @@ mod flow_wire;
 mod formula_instances;
 mod formulas;
 mod hub;
+mod instance_events;
 mod instances;
 mod openapi;
 mod platform;

@@ -4,7 +4,7 @@
 
 use crate::{
     ApiError, ApiState, callback_page, console_hub, docs_page, elements, formula_instances,
-    formulas, hub, instances, openapi, proxies, proxy_gateway, request_id,
+    formulas, hub, instance_events, instances, openapi, proxies, proxy_gateway, request_id,
 };
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -169,8 +169,15 @@ fn documented_routes() -> OpenApiRouter<ApiState> {
             formula_instances::create_formula_execution_by_formula
         ))
         .layer(DefaultBodyLimit::max(PLATFORM_BODY_LIMIT));
+    // Vendors deliver events; their bodies may be larger than a platform call's.
+    let event_deliveries = OpenApiRouter::new()
+        .routes(routes!(instance_events::create_instance_events))
+        .layer(DefaultBodyLimit::max(
+            instance_events::EVENT_DELIVERY_BODY_LIMIT,
+        ));
     OpenApiRouter::with_openapi(openapi::base_document())
         .nest("/elements/api-v2", api)
+        .nest("/elements/api-v2", event_deliveries)
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(

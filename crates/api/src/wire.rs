@@ -177,7 +177,17 @@ impl ElementMetadata {
             },
             events: Events {
                 supported: def.events.is_some(),
-                methods: def.events.iter().map(|_| "polling").collect(),
+                methods: def
+                    .events
+                    .iter()
+                    .flat_map(|events| {
+                        [
+                            events.polls().then_some("polling"),
+                            events.webhook.is_some().then_some("webhook"),
+                        ]
+                    })
+                    .flatten()
+                    .collect(),
             },
             configuration: configuration(connector),
         }
@@ -227,6 +237,9 @@ pub(crate) struct InstanceBody {
     pub cache_time_to_live: i64,
     pub configuration: BTreeMap<String, String>,
     pub events_enabled: bool,
+    /// Where the vendor delivers webhook events (signed with the instance's webhook secret),
+    /// when the connector receives events by webhook.
+    pub events_webhook_url: Option<String>,
     pub trace_logging_enabled: bool,
     pub caching_enabled: bool,
     pub external_authentication: String,
@@ -267,6 +280,7 @@ impl InstanceBody {
             cache_time_to_live: 0,
             configuration: view.masked_configuration(),
             events_enabled: false,
+            events_webhook_url: view.events_webhook_url.clone(),
             trace_logging_enabled: false,
             caching_enabled: false,
             external_authentication: instance.external_authentication.clone(),

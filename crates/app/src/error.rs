@@ -10,6 +10,10 @@ use thiserror::Error;
 pub enum AppError {
     #[error("{0}")]
     Unauthenticated(String),
+    /// A webhook delivery whose signature is missing, wrong or too old; `field` names the header
+    /// (or the instance's configuration field) at fault.
+    #[error("{message}")]
+    SignatureRefused { field: String, message: String },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -131,6 +135,9 @@ impl From<ConnectorError> for AppError {
                 provider_message: None,
                 retry_after_secs: None,
             },
+            ConnectorError::SignatureRefused { field, message } => {
+                AppError::SignatureRefused { field, message }
+            }
             ConnectorError::InvalidDefinition { .. } => AppError::Internal(error.to_string()),
         }
     }

@@ -116,7 +116,9 @@ fn hub_path(api: &str) -> (String, Vec<(String, String)>) {
 /// An application error as the HTTP reply a hub call would have given.
 fn error_exchange(error: AppError) -> HttpExchange {
     let (status, provider_message) = match &error {
-        AppError::Unauthenticated(_) | AppError::NeedsReauthentication { .. } => (401, None),
+        AppError::Unauthenticated(_)
+        | AppError::NeedsReauthentication { .. }
+        | AppError::SignatureRefused { .. } => (401, None),
         AppError::Forbidden(_) => (403, None),
         AppError::NotFound(_) => (404, None),
         AppError::InvalidInput { .. } | AppError::InvalidFlow { .. } => (400, None),

@@ -42,6 +42,8 @@ pub struct InstanceView {
     pub instance: Instance,
     pub connector: Arc<Connector>,
     pub user: Option<User>,
+    /// The URL to give the vendor for webhook events, when the connector receives them.
+    pub events_webhook_url: Option<String>,
 }
 
 impl InstanceView {
@@ -237,10 +239,17 @@ impl App {
     pub(crate) async fn view(&self, instance: Instance) -> Result<InstanceView, AppError> {
         let connector = self.connector(&instance.connector_key)?;
         let user = self.inner.store.get_user(instance.user_id).await?;
+        let events_webhook_url = connector
+            .def
+            .events
+            .as_ref()
+            .filter(|events| events.webhook.is_some())
+            .map(|_| self.inner.config.events_webhook_url(instance.id));
         Ok(InstanceView {
             instance,
             connector,
             user,
+            events_webhook_url,
         })
     }
 

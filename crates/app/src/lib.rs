@@ -5,8 +5,9 @@
 //! the connector builder (connectors users add, replace, delete, export and clone; the catalog
 //! swapped whole and followed across processes), single-flight token refresh with a
 //! cross-process lease, hub calls through the connector runtime, and flows: their definitions and
-//! instances, the triggers that start executions, the queue workers that run them step by step, and
-//! the history users read. It depends on the store,
+//! instances, the triggers that start executions (connector events among them, polled or delivered
+//! by the vendor's signed webhooks), the queue workers that run them step by step, and the history
+//! users read. It depends on the store,
 //! oauth and connectors crates and the model; it knows nothing of HTTP status codes or routes.
 
 mod cache;
@@ -14,6 +15,7 @@ mod clock;
 mod connector_builder;
 mod console_sign_in;
 mod error;
+mod events;
 mod executions;
 mod executor;
 mod flow_cache;
@@ -36,6 +38,7 @@ pub use clock::{Clock, SystemClock};
 pub use connector_builder::ConnectorCopy;
 pub use console_sign_in::{ConsoleSession, SESSION_COOKIE, session_cookie};
 pub use error::AppError;
+pub use events::{DeliveryReceipt, EventDelivery};
 pub use executions::{ExecutionPage, ExecutionQuery};
 pub use executor::ExecutionOutcome;
 pub use flow_egress::{DEFAULT_DENIED_NETWORKS, DeniedNetworks};
@@ -74,6 +77,14 @@ pub struct AppConfig {
 impl AppConfig {
     pub fn callback_url(&self) -> String {
         format!("{}/oauth/callback", self.public_url.trim_end_matches('/'))
+    }
+
+    /// Where the vendor delivers the webhook events of connector instance `id`.
+    pub fn events_webhook_url(&self, id: InstanceId) -> String {
+        format!(
+            "{}/elements/api-v2/instances/{id}/events",
+            self.public_url.trim_end_matches('/')
+        )
     }
 }
 

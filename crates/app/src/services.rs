@@ -1,9 +1,9 @@
 //! The background work of a ferry process: queue workers (claim, run, renew leases), the
-//! scheduler of `scheduled` triggers, the event pollers of `event` triggers, and history
-//! retention. Started by the binary; stopped gracefully (running executions finish or go back to
-//! the queue).
+//! scheduler of `scheduled` triggers, the event pollers of `event` triggers, and retention (of
+//! history and of the ids of events received by webhook). Started by the binary; stopped
+//! gracefully (running executions finish or go back to the queue).
 
-use crate::flow_instances::instance_id_of;
+use crate::events::{EVENT_ID_RETENTION, event_execution, event_triggers};
 use crate::{App, AppError};
 use ferry_connectors::InstanceContext;
 use ferry_engine::{Schedule, TriggerKind};
@@ -194,7 +194,7 @@ impl App {
         }
     }
 
-    async fn triggered_flow_instances(
+    pub(crate) async fn triggered_flow_instances(
         &self,
     ) -> Result<Vec<(FlowInstance, Flow, TriggerKind)>, AppError> {
         let mut found = Vec::new();
@@ -314,25 +314,8 @@ impl App {
     async fn poll_events(self, mut stop: watch::Receiver<bool>) {
         let mut last_poll: HashMap<InstanceId, Instant> = HashMap::new();
         while !stopping(&stop) {
-            match self.triggered_flow_instances().await {
-                Ok(found) => {
-                    let mut by_instance: HashMap<InstanceId, Vec<(FlowInstance, Flow)>> =
-                        HashMap::new();
-                    for (instance, flow, kind) in found {
-                        if let TriggerKind::Event {
-                            element_instance_id,
-                        } = kind
-                            && let Some(target) = instance_id_of(&self.resolve_for_instance(
-                                &element_instance_id,
-                                &instance.configuration,
-                            ))
-                        {
-                            by_instance
-                                .entry(target)
-                                .or_default()
-                                .push((instance, flow));
-                        }
-                    }
+            match self.event_listeners().await {
+                Ok(by_instance) => {
                     for (target, flows) in by_instance {
                         let interval = self.event_interval(target).await;
                         if last_poll
@@ -382,6 +365,14 @@ impl App {
     ) -> Result<usize, AppError> {
         let store = &self.inner.store;
         let owner = &self.inner.config.process_id;
+        let instance = store.get_instance_by_id(target).await?.ok_or_else(|| {
+            AppError::NotFound(format!("connector instance {target} was deleted"))
+        })?;
+        let connector = self.connector(&instance.connector_key)?;
+        // A connector whose events only come by webhook has nothing to poll.
+        if !connector.def.events.as_ref().is_some_and(|e| e.polls()) {
+            return Ok(0);
+        }
         let lease = (interval * 3).max(Duration::from_secs(30));
         if !store
             .try_acquire_event_lease(target, owner, self.now_ms(), lease.as_millis() as i64)
@@ -389,14 +380,10 @@ impl App {
         {
             return Ok(0);
         }
-        let instance = store.get_instance_by_id(target).await?.ok_or_else(|| {
-            AppError::NotFound(format!("connector instance {target} was deleted"))
-        })?;
         if instance.disabled || instance.state != ferry_model::instance::AuthorizationState::Active
         {
             return Ok(0);
         }
-        let connector = self.connector(&instance.connector_key)?;
         let cursor = store.event_cursor(target).await?.unwrap_or_default();
         let credentials = self.credentials_for(&instance);
         let context = InstanceContext {
@@ -419,55 +406,13 @@ impl App {
             tracing::warn!(instance_id = %target, "the event cursor was too old for the provider; polling restarted from now");
         }
         let now = self.now_ms();
-        let date = chrono::DateTime::from_timestamp_millis(now)
-            .unwrap_or_default()
-            .to_rfc3339();
-        let mut triggers = Vec::new();
-        for event in &batch.events {
-            let event_id = format!(
-                "{}-{}-{}",
-                target.0,
-                event.history_id.as_deref().unwrap_or("0"),
-                event.object_id
-            );
-            triggers.push((
-                event_id.clone(),
-                event.object_id.clone(),
-                json!({
-                    "type": "event",
-                    "eventId": event_id,
-                    "instanceId": target.0,
-                    "event": {
-                        "date": date,
-                        "elementKey": instance.connector_key,
-                        "eventType": event.event_type,
-                        "objectId": event.object_id,
-                        "objectType": event.object_type,
-                    },
-                    "raw": event.raw,
-                }),
-            ));
-        }
+        let triggers = event_triggers(&instance, &batch.events, now);
         let news: Vec<NewExecution<'_>> = flows
             .iter()
-            .flat_map(|(flow_instance, flow)| {
+            .flat_map(|listener| {
                 triggers
                     .iter()
-                    .map(move |(event_id, object_id, trigger)| NewExecution {
-                        organization_id: flow_instance.organization_id,
-                        flow_id: flow.id,
-                        flow_instance_id: flow_instance.id,
-                        trigger_kind: "event",
-                        trigger,
-                        state: &Value::Null,
-                        attempt: 1,
-                        parent_execution_id: None,
-                        event_id: Some(event_id),
-                        object_id: Some(object_id),
-                        run_after_ms: now,
-                        claimed_by: None,
-                        now_ms: now,
-                    })
+                    .map(move |trigger| event_execution(listener, trigger, now))
             })
             .collect();
         if store
@@ -504,6 +449,10 @@ impl App {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "old executions deleted"),
                 Err(error) => tracing::warn!(error = %error, "could not delete old executions"),
+            }
+            let ids_before = self.now_ms() - EVENT_ID_RETENTION.as_millis() as i64;
+            if let Err(error) = self.inner.store.purge_webhook_event_ids(ids_before).await {
+                tracing::warn!(error = %error, "could not forget old webhook event ids");
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -759,7 +759,7 @@ mod tests {
                 format!(
                     "{ONE_RESOURCE}events: {{object_type: things, polling_hook: gmail.history, polling: {{operation: getThing, id: /id, updated: /u}}}}\n"
                 ),
-                "exactly one of polling",
+                "(not both)",
             ),
             (
                 format!(

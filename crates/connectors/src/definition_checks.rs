@@ -1,7 +1,8 @@
 //! The checks of a definition that serde cannot make: names that must be unique, placeholders
 //! that must have parameters, hooks and scripts that must exist, base URL variables, auth fields,
-//! JSON pointers of field mapping, pagination, error mapping and event polling. Each error names
-//! the file (or request) and the field.
+//! JSON pointers of field mapping, pagination, error mapping, event polling and webhook events
+//! (signature headers, the secret's field, what is signed, pointers into a delivery). Each error
+//! names the file (or request) and the field.
 
 use crate::ConnectorError;
 use crate::base_url::BaseUrl;
@@ -11,7 +12,7 @@ use crate::hooks::{self, Stage};
 use crate::routing::PathTemplate;
 use ferry_model::connector::{
     AuthDef, ConfigFieldKind, ConnectorDef, HttpMethod, OAuth2Grant, PaginationDef, ParameterKind,
-    ParameterLocation,
+    ParameterLocation, WebhookDef,
 };
 use std::collections::BTreeSet;
 
@@ -141,6 +142,9 @@ pub(crate) fn validate(location: &str, def: &ConnectorDef) -> Result<(), Connect
             check_pointer(location, "events.polling.created", pointer)?;
         }
     }
+    if let Some(webhook) = def.events.as_ref().and_then(|e| e.webhook.as_ref()) {
+        validate_webhook(location, def, webhook)?;
+    }
     for (name, source) in &def.scripts {
         crate::scripts::check(source)
             .map_err(|problem| invalid(location, &format!("scripts.{name}"), &problem))?;
@@ -242,6 +246,113 @@ pub(crate) fn validate(location: &str, def: &ConnectorDef) -> Result<(), Connect
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+fn validate_webhook(
+    location: &str,
+    def: &ConnectorDef,
+    webhook: &WebhookDef,
+) -> Result<(), ConnectorError> {
+    let signature = &webhook.signature;
+    check_header_name(
+        location,
+        "events.webhook.signature.header",
+        &signature.header,
+    )?;
+    if let Some(name) = &signature.timestamp_header {
+        check_header_name(location, "events.webhook.signature.timestamp_header", name)?;
+    }
+    let field = "events.webhook.signature.secret_field";
+    let Some(declared) = def.configuration_field(&signature.secret_field) else {
+        return Err(invalid(
+            location,
+            field,
+            &format!(
+                "{:?} is not the key of a configuration field",
+                signature.secret_field
+            ),
+        ));
+    };
+    if declared.kind != ConfigFieldKind::Password {
+        return Err(invalid(
+            location,
+            field,
+            &format!(
+                "configuration field {:?} holds a secret: give it kind: password",
+                signature.secret_field
+            ),
+        ));
+    }
+    if let Some(template) = &signature.signed_content {
+        crate::webhooks::check_signed_content(template, signature.timestamp_header.is_some())
+            .map_err(|problem| {
+                invalid(
+                    location,
+                    "events.webhook.signature.signed_content",
+                    &problem,
+                )
+            })?;
+    } else if signature.timestamp_header.is_some() {
+        return Err(invalid(
+            location,
+            "events.webhook.signature.signed_content",
+            "is required with timestamp_header: say where the timestamp goes, e.g. \"{timestamp}.{body}\"",
+        ));
+    }
+    match signature.tolerance_seconds {
+        Some(_) if signature.timestamp_header.is_none() => {
+            return Err(invalid(
+                location,
+                "events.webhook.signature.tolerance_seconds",
+                "applies only with timestamp_header",
+            ));
+        }
+        Some(0) => {
+            return Err(invalid(
+                location,
+                "events.webhook.signature.tolerance_seconds",
+                "must be at least 1",
+            ));
+        }
+        _ => {}
+    }
+    check_pointer(location, "events.webhook.events", &webhook.events)?;
+    check_pointer(location, "events.webhook.id", &webhook.id)?;
+    for (name, pointer) in [
+        ("object_id", &webhook.object_id),
+        ("object_type", &webhook.object_type),
+        ("event_type", &webhook.event_type),
+    ] {
+        if let Some(pointer) = pointer {
+            check_pointer(location, &format!("events.webhook.{name}"), pointer)?;
+        }
+    }
+    if !webhook.event_types.is_empty() && webhook.event_type.is_none() {
+        return Err(invalid(
+            location,
+            "events.webhook.event_types",
+            "maps event types, but events.webhook.event_type does not say where an event's type is",
+        ));
+    }
+    Ok(())
+}
+
+/// An HTTP header name (RFC 9110 token characters).
+fn check_header_name(location: &str, field: &str, name: &str) -> Result<(), ConnectorError> {
+    if name.is_empty() {
+        return Err(invalid(location, field, "a header name is required"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+    {
+        return Err(invalid(
+            location,
+            field,
+            &format!("{name:?} is not a header name"),
+        ));
     }
     Ok(())
 }
@@ -483,11 +594,12 @@ fn validate_basics(location: &str, def: &ConnectorDef) -> Result<(), ConnectorEr
                 }
             }
             (None, Some(_)) => {}
+            (None, None) if events.webhook.is_some() => {}
             _ => {
                 return Err(invalid(
                     location,
                     "events",
-                    "give exactly one of polling (declared) and polling_hook",
+                    "give polling (declared) or polling_hook (not both), or webhook, or webhook and one of the others",
                 ));
             }
         }
@@ -513,4 +625,216 @@ fn validate_basics(location: &str, def: &ConnectorDef) -> Result<(), ConnectorEr
         check_pointer(location, "identity.account", &identity.account)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Catalog, EndpointRewrites};
+    use serde_json::{Value, json};
+
+    fn pushy() -> Value {
+        json!({
+            "key": "pushy", "id": 1, "name": "Pushy", "description": "d", "hub": "general",
+            "base_url": "https://api.pushy.test",
+            "auth": {"type": "none"},
+            "configuration": [
+                {"key": "pushy.region", "name": "Region"},
+                {"key": "webhook_secret", "name": "Webhook secret", "kind": "password", "required": true}
+            ],
+            "resources": [{
+                "operation": "listThings", "method": "GET", "path": "/things", "summary": "s",
+                "vendor": {"method": "GET", "path": "/things"}
+            }],
+            "events": {
+                "object_type": "things",
+                "webhook": {
+                    "signature": {
+                        "header": "X-Pushy-Signature", "algorithm": "hmac_sha256", "encoding": "hex",
+                        "prefix": "sha256=", "secret_field": "webhook_secret",
+                        "timestamp_header": "X-Pushy-Timestamp", "signed_content": "{timestamp}.{body}",
+                        "tolerance_seconds": 300
+                    },
+                    "events": "/events", "id": "/id", "object_id": "/thing/id",
+                    "event_type": "/type", "event_types": {"thing.made": "CREATED"}
+                }
+            }
+        })
+    }
+
+    fn load(definition: Value) -> Result<crate::Connector, crate::ConnectorError> {
+        Catalog::embedded_providers(&EndpointRewrites::new())
+            .unwrap()
+            .load_definition("definition", definition)
+    }
+
+    #[test]
+    fn a_connector_may_receive_webhook_events_instead_of_polling() {
+        let connector = load(pushy()).unwrap();
+        let events = connector.def.events.as_ref().unwrap();
+        assert!(!events.polls());
+        let webhook = events.webhook.as_ref().unwrap();
+        assert_eq!(webhook.signature.tolerance_seconds(), 300);
+        let mut minimal = pushy();
+        minimal["events"]["webhook"] = json!({
+            "signature": {"header": "X-Sig", "algorithm": "hmac_sha1", "encoding": "base64", "secret_field": "webhook_secret"},
+            "id": "/id"
+        });
+        let connector = load(minimal).unwrap();
+        let signature = &connector
+            .def
+            .events
+            .as_ref()
+            .unwrap()
+            .webhook
+            .as_ref()
+            .unwrap()
+            .signature;
+        assert_eq!(signature.signed_content(), "{body}");
+    }
+
+    #[test]
+    fn webhook_mistakes_are_named() {
+        let with = |change: &dyn Fn(&mut Value)| {
+            let mut definition = pushy();
+            change(&mut definition);
+            definition
+        };
+        let cases: Vec<(&str, Value, &str, &str)> = vec![
+            (
+                "an unknown field",
+                with(&|d| d["events"]["webhook"]["signature"]["algoritm"] = json!("hmac_sha256")),
+                "events.webhook.signature",
+                "algoritm",
+            ),
+            (
+                "an unknown algorithm",
+                with(&|d| d["events"]["webhook"]["signature"]["algorithm"] = json!("hmac_md5")),
+                "events.webhook.signature.algorithm",
+                "hmac_md5",
+            ),
+            (
+                "an unknown encoding",
+                with(&|d| d["events"]["webhook"]["signature"]["encoding"] = json!("base32")),
+                "events.webhook.signature.encoding",
+                "base32",
+            ),
+            (
+                "no signature header",
+                with(&|d| {
+                    d["events"]["webhook"]["signature"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("header");
+                }),
+                "events.webhook.signature",
+                "header",
+            ),
+            (
+                "an empty header name",
+                with(&|d| d["events"]["webhook"]["signature"]["header"] = json!("")),
+                "events.webhook.signature.header",
+                "header name is required",
+            ),
+            (
+                "a header name with a space",
+                with(&|d| {
+                    d["events"]["webhook"]["signature"]["timestamp_header"] = json!("X Time")
+                }),
+                "events.webhook.signature.timestamp_header",
+                "not a header name",
+            ),
+            (
+                "a secret field not declared",
+                with(&|d| {
+                    d["events"]["webhook"]["signature"]["secret_field"] = json!("hook.secret")
+                }),
+                "events.webhook.signature.secret_field",
+                "\"hook.secret\" is not the key of a configuration field",
+            ),
+            (
+                "a secret field that is not a password",
+                with(&|d| {
+                    d["events"]["webhook"]["signature"]["secret_field"] = json!("pushy.region")
+                }),
+                "events.webhook.signature.secret_field",
+                "kind: password",
+            ),
+            (
+                "a timestamp that is not signed",
+                with(&|d| d["events"]["webhook"]["signature"]["signed_content"] = json!("{body}")),
+                "events.webhook.signature.signed_content",
+                "{timestamp} exactly once",
+            ),
+            (
+                "a timestamp header without signed content",
+                with(&|d| {
+                    d["events"]["webhook"]["signature"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("signed_content");
+                }),
+                "events.webhook.signature.signed_content",
+                "required with timestamp_header",
+            ),
+            (
+                "a tolerance without a timestamp",
+                with(&|d| {
+                    let signature = d["events"]["webhook"]["signature"].as_object_mut().unwrap();
+                    signature.remove("timestamp_header");
+                    signature.remove("signed_content");
+                }),
+                "events.webhook.signature.tolerance_seconds",
+                "only with timestamp_header",
+            ),
+            (
+                "a bad pointer to the events",
+                with(&|d| d["events"]["webhook"]["events"] = json!("events")),
+                "events.webhook.events",
+                "JSON pointer",
+            ),
+            (
+                "a bad pointer to the id",
+                with(&|d| d["events"]["webhook"]["id"] = json!("id")),
+                "events.webhook.id",
+                "JSON pointer",
+            ),
+            (
+                "a bad pointer to the event type",
+                with(&|d| d["events"]["webhook"]["event_type"] = json!("type")),
+                "events.webhook.event_type",
+                "JSON pointer",
+            ),
+            (
+                "event types without the event type's place",
+                with(&|d| {
+                    d["events"]["webhook"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("event_type");
+                }),
+                "events.webhook.event_types",
+                "event_type",
+            ),
+            (
+                "an event type that is not Cloud Elements'",
+                with(&|d| d["events"]["webhook"]["event_types"]["thing.made"] = json!("MADE")),
+                "events.webhook.event_types",
+                "MADE",
+            ),
+        ];
+        for (what, definition, field, words) in cases {
+            let message = match load(definition) {
+                Ok(_) => panic!("{what}: loaded"),
+                Err(error) => error.to_string(),
+            };
+            assert!(
+                message.starts_with(&format!("definition: {field}")),
+                "{what}: {message}"
+            );
+            assert!(
+                message.contains(words),
+                "{what}: {message:?} lacks {words:?}"
+            );
+        }
+    }
 }

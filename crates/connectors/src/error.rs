@@ -62,6 +62,11 @@ pub enum ConnectorError {
     #[error("the connector's script {script:?} failed: {message}")]
     ScriptFailed { script: String, message: String },
 
+    /// A webhook delivery's signature is missing, malformed or wrong, or its signed timestamp is
+    /// too old; `field` names the header (or the configuration field) at fault.
+    #[error("{message}")]
+    SignatureRefused { field: String, message: String },
+
     #[error(transparent)]
     Credentials(#[from] crate::CredentialsError),
 }

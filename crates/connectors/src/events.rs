@@ -1,5 +1,6 @@
-//! Change events of an instance, for `event` triggers: the connector's polling hook asks the
-//! provider what changed since a cursor the caller stores.
+//! Change events of an instance, for `event` triggers: the connector's polling (a hook or
+//! declared) asks the provider what changed since a cursor the caller stores; webhook deliveries
+//! (`webhooks`) bring the same events unasked.
 
 use crate::ConnectorError;
 use crate::catalog::Connector;
@@ -17,6 +18,9 @@ pub struct ChangeEvent {
     pub event_type: &'static str,
     /// The provider's position of this change (Gmail: its history record id).
     pub history_id: Option<String>,
+    /// The vendor's own id of the event (webhook deliveries): delivered again, it is the same
+    /// event. Polled events are told apart by their position instead.
+    pub id: Option<String>,
     /// The vendor's own record of the object, as the change listed it.
     pub raw: Value,
 }

@@ -9,8 +9,8 @@
 //! quota, the one outbound HTTP layer (timeouts, retries honouring `Retry-After`, token injection,
 //! refresh-and-retry once on 401), paging in four vendor styles behind Cloud Elements' one, field
 //! and error mapping, the hooks for what data cannot express (named Rust hooks such as Gmail's MIME
-//! building; JavaScript hooks a definition carries, run in `ferry-sandbox`), event polling (a hook
-//! or declared), the OpenAPI document of each connector's hub API, and the runner of a folder's
+//! building; JavaScript hooks a definition carries, run in `ferry-sandbox`), events (polling by a
+//! hook or declared; webhook deliveries checked against their HMAC signature), the OpenAPI document of each connector's hub API, and the runner of a folder's
 //! declarative test cases against recorded fixtures ([`cases`]). It depends on `ferry-model` and
 //! `ferry-sandbox`; tokens come through the [`Credentials`] trait that the application layer
 //! implements.
@@ -36,6 +36,7 @@ mod runtime;
 mod scripts;
 mod vendor_auth;
 mod vendor_errors;
+mod webhooks;
 
 pub use catalog::{Catalog, Connector, ConnectorOrigin, DefinitionSource, EndpointRewrites};
 pub use egress::{Credentials, CredentialsError, Egress, EgressConfig};
@@ -47,3 +48,4 @@ pub use quota::{MonotonicClock, QuotaClock, QuotaDecision, QuotaLimiter, QuotaOv
 pub use runtime::{
     FormPart, HubBody, HubRequest, HubResponse, InstanceContext, ResolvedOperation, Runtime,
 };
+pub use webhooks::{WebhookDelivery, receive_delivery};

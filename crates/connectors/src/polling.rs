@@ -17,7 +17,7 @@ const MAX_PAGES_PER_POLL: usize = 50;
 /// The cursor of a first poll that found no items: earlier than any time.
 const BEGINNING: &str = "0";
 
-fn text(value: &Value) -> Option<String> {
+pub(crate) fn text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) if !text.is_empty() => Some(text.clone()),
         Value::Number(number) => Some(number.to_string()),
@@ -74,6 +74,7 @@ pub(crate) async fn poll<C: Credentials>(
             object_id: id,
             event_type,
             history_id: position,
+            id: None,
             raw: item.clone(),
         })
     };

@@ -6,6 +6,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+mod events;
+
+pub use events::{
+    EventKind, EventsDef, PollingDef, SignatureAlgorithm, SignatureEncoding, WebhookDef,
+    WebhookSignatureDef,
+};
+
 /// A shared auth provider (`providers/<key>.yaml`), e.g. Google: its endpoints and refresh rules are
 /// declared once and deep-merged under the `auth` of every connector that names it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -239,54 +246,6 @@ fn relocate_refs(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(relocate_refs),
         _ => {}
     }
-}
-
-/// Polling for changes since a stored cursor: declared (`polling`) or by a named hook
-/// (`polling_hook`), exactly one of them.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventsDef {
-    /// A Rust polling hook (Gmail: `gmail.history`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub polling_hook: Option<String>,
-    /// Polling declared as data: a list operation read with the cursor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub polling: Option<PollingDef>,
-    /// The object type events name (`messages`).
-    pub object_type: String,
-    /// Seconds between polls of one instance.
-    #[serde(default = "default_poll_interval")]
-    pub interval_seconds: u64,
-}
-
-fn default_poll_interval() -> u64 {
-    60
-}
-
-/// Declarative polling: each poll reads a list `operation` of this connector (following its pages),
-/// with the stored cursor in its query `parameter`, and each item (at the operation's `response.root`) past
-/// the cursor is an event. The cursor is either the latest `updated` time seen (timestamp style)
-/// or what the reply holds at `cursor` (cursor style); exactly one of them is given. A first poll
-/// only learns where the account is: what existed before triggers nothing.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PollingDef {
-    pub operation: String,
-    /// The operation's (normalized) query parameter that takes the cursor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameter: Option<String>,
-    /// JSON pointer of an item's id.
-    pub id: String,
-    /// JSON pointer of an item's time of change (timestamp style; numbers or ISO 8601 text).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated: Option<String>,
-    /// JSON pointer of the next cursor in the reply (cursor style).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    /// JSON pointer of an item's creation time: an item created after the cursor is `CREATED`,
-    /// any other `UPDATED`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
 }
 
 /// An operation whose reply names the connected account (Gmail: the profile's `emailAddress`).
@@ -831,6 +790,8 @@ mod tests {
             "PaginationDef",
             "ErrorsDef",
             "ResourceDef",
+            "WebhookDef",
+            "WebhookSignatureDef",
         ] {
             assert!(schema["$defs"][part].is_object(), "{part} missing");
         }

@@ -78,6 +78,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             4 => "0004_console_sessions.sql",
             5 => "0005_console_notices.sql",
             6 => "0006_connector_definitions.sql",
+            7 => "0007_webhook_event_ids.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
@@ -86,6 +87,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             4 => "0004_console_sessions.sql",
             5 => "0005_console_notices.sql",
             6 => "0006_connector_definitions.sql",
+            7 => "0007_webhook_event_ids.sql",
         ),
     };
     Migrator::with_migrations(migrations)

@@ -236,7 +236,7 @@ fn bind_new_execution<'q>(
         .bind(new.now_ms)
 }
 
-async fn insert_execution_in(
+pub(crate) async fn insert_execution_in(
     tx: &mut Transaction<'_, Any>,
     new: &NewExecution<'_>,
 ) -> StoreResult<ExecutionId> {

@@ -19,6 +19,7 @@ mod queue_wakeups;
 mod reseal;
 mod secret_box;
 mod tenancy;
+mod webhook_events;
 
 pub use activity::ExecutionCount;
 pub use connector_definitions::StoredConnectorDefinition;
@@ -39,5 +40,6 @@ pub use queue_wakeups::QueueListener;
 pub use reseal::{ResealReport, ResealedColumn};
 pub use secret_box::{MasterKey, SecretBox};
 pub use tenancy::{NewUser, UserWithOrganization};
+pub use webhook_events::DeliveredEvent;
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -80,6 +80,7 @@ pub(crate) async fn poll<C: Credentials>(
                     object_id: id.to_owned(),
                     event_type: kind,
                     history_id: record["id"].as_str().map(str::to_owned),
+                    id: None,
                     raw: message.clone(),
                 });
             };

@@ -11,6 +11,7 @@ mod bad_input;
 mod browser_docs;
 mod cli;
 mod connector_builder;
+mod connector_webhooks;
 mod console;
 mod durability;
 mod emulator_cli;

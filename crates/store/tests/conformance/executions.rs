@@ -19,7 +19,7 @@ fn flow_def(name: &str) -> FlowDef {
     .unwrap()
 }
 
-async fn flow_instance(
+pub(crate) async fn flow_instance(
     store: &Store,
     t: &Tenant,
     name: &str,
@@ -45,7 +45,7 @@ async fn flow_instance(
     (flow, instance.id)
 }
 
-fn queued<'a>(
+pub(crate) fn queued<'a>(
     t: &Tenant,
     flow: &ferry_model::execution::Flow,
     instance: FlowInstanceId,

@@ -7,3 +7,4 @@ mod executions;
 mod instances;
 mod proxies;
 mod support;
+mod webhook_events;
