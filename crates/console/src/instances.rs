@@ -1,18 +1,19 @@
-//! The connector catalog and connector instances: authenticate (the provider's consent in a tab
-//! of its own), see an instance's state, re-authenticate, disable, enable, delete.
+//! The connector catalog and connector instances: see an instance's state (and where its vendor
+//! sends webhook events), re-authenticate, disable, enable, delete. Authenticating is in
+//! `authenticate`.
 
 use crate::ConsoleState;
-use crate::pages::{SignedIn, date_text, failed, in_words, list, render};
+use crate::authenticate::uses_consent;
+use crate::pages::{SignedIn, date_text, failed, in_words, render};
 use crate::session::{CsrfForm, Person};
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use ferry_app::{AppError, InstanceInput, InstanceView};
+use ferry_app::{AppError, InstanceView};
 use ferry_model::InstanceId;
 use ferry_model::instance::AuthorizationState;
 use ferry_store::InstanceFilter;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 struct ConnectorCard {
     key: String,
@@ -64,114 +65,6 @@ pub(crate) async fn connectors(
         query: search.q,
         connectors,
     })
-}
-
-/// What the Authenticate form held, to show it again next to its problem (never the secret).
-#[derive(Deserialize, Default)]
-pub(crate) struct AuthenticateForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    api_key: String,
-    #[serde(default)]
-    api_secret: String,
-    #[serde(default)]
-    scope: String,
-    #[serde(default)]
-    tags: String,
-}
-
-impl AuthenticateForm {
-    fn has_optional(&self) -> bool {
-        !(self.api_key.is_empty() && self.scope.is_empty() && self.tags.is_empty())
-    }
-}
-
-#[derive(Template)]
-#[template(path = "connector.html")]
-struct ConnectorPage {
-    signed_in: Option<SignedIn>,
-    problem: Option<String>,
-    csrf: String,
-    key: String,
-    name: String,
-    description: String,
-    form: AuthenticateForm,
-}
-
-fn connector_page(
-    state: &ConsoleState,
-    person: &Person,
-    key: &str,
-    form: AuthenticateForm,
-    problem: Option<String>,
-) -> Response {
-    let Some(connector) = state.app.catalog().get(key).cloned() else {
-        return failed(&AppError::NotFound(format!(
-            "there is no connector {key:?}"
-        )));
-    };
-    render(&ConnectorPage {
-        signed_in: Some(person.signed_in()),
-        problem,
-        csrf: person.session.csrf_token.clone(),
-        key: connector.def.key.clone(),
-        name: connector.def.name.clone(),
-        description: connector.def.description.trim().to_owned(),
-        form,
-    })
-}
-
-pub(crate) async fn connector(
-    State(state): State<ConsoleState>,
-    person: Person,
-    Path(key): Path<String>,
-) -> Response {
-    connector_page(&state, &person, &key, AuthenticateForm::default(), None)
-}
-
-/// Creates the pending instance and sends this tab (the consent tab) to the provider.
-pub(crate) async fn authenticate(
-    State(state): State<ConsoleState>,
-    person: Person,
-    Path(key): Path<String>,
-    Form(form): Form<AuthenticateForm>,
-) -> Response {
-    if let Err(refused) = person.check_form(&form.csrf) {
-        return refused.into_response();
-    }
-    let mut configuration = BTreeMap::new();
-    for (field, value) in [
-        ("oauth.api.key", &form.api_key),
-        ("oauth.api.secret", &form.api_secret),
-        ("oauth.scope", &form.scope),
-    ] {
-        if !value.trim().is_empty() {
-            configuration.insert(field.to_owned(), value.trim().to_owned());
-        }
-    }
-    let tags = list(&form.tags);
-    let input = InstanceInput {
-        connector: Some(key.clone()),
-        name: Some(form.name.trim().to_owned()),
-        tags: (!tags.is_empty()).then_some(tags),
-        configuration,
-        code: None,
-        external_authentication: None,
-    };
-    match state
-        .app
-        .start_hosted_authorization(&person.session.principal, input)
-        .await
-    {
-        Ok(started) => Redirect::to(&started.oauth_url).into_response(),
-        Err(error) => {
-            let problem = in_words(&error);
-            connector_page(&state, &person, &key, form, Some(problem))
-        }
-    }
 }
 
 struct InstanceRow {
@@ -258,6 +151,30 @@ struct InstancePage {
     csrf: String,
     instance: InstanceFacts,
     configuration: Vec<(String, String)>,
+    /// Only a consent-granted instance can be re-authenticated; other credentials are typed in.
+    reauthenticates: bool,
+    events_webhook: Option<EventsWebhook>,
+}
+
+/// Where the vendor posts this instance's events, and how it signs them.
+struct EventsWebhook {
+    url: String,
+    signature_header: String,
+    secret_field: String,
+}
+
+fn events_webhook(view: &InstanceView) -> Option<EventsWebhook> {
+    let url = view.events_webhook_url.clone()?;
+    let def = &view.connector.def;
+    let signature = &def.events.as_ref()?.webhook.as_ref()?.signature;
+    Some(EventsWebhook {
+        url,
+        signature_header: signature.header.clone(),
+        secret_field: def
+            .configuration_field(&signature.secret_field)
+            .map(|field| field.name.clone())
+            .unwrap_or_else(|| signature.secret_field.clone()),
+    })
 }
 
 fn instance_id(text: &str) -> Result<InstanceId, AppError> {
@@ -282,6 +199,8 @@ async fn instance_page(
         problem,
         csrf: person.session.csrf_token.clone(),
         configuration: view.masked_configuration().into_iter().collect(),
+        reauthenticates: uses_consent(&view.connector.def),
+        events_webhook: events_webhook(&view),
         instance: InstanceFacts {
             id: instance.id.0,
             name: instance.name.clone(),

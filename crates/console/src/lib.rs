@@ -4,6 +4,7 @@
 //! everything a page does and on the model and store crates for the types it shows. Pages work
 //! without JavaScript.
 
+mod authenticate;
 mod chart;
 mod executions;
 mod flows;
@@ -58,10 +59,10 @@ pub fn router(app: App) -> Router {
         .route("/console/executions/{id}/retry", post(executions::retry))
         .route("/console/executions/{id}/cancel", post(executions::cancel))
         .route("/console/connectors", get(instances::connectors))
-        .route("/console/connectors/{key}", get(instances::connector))
+        .route("/console/connectors/{key}", get(authenticate::connector))
         .route(
             "/console/connectors/{key}/instances",
-            post(instances::authenticate),
+            post(authenticate::authenticate),
         )
         .route("/console/instances", get(instances::instances))
         .route("/console/instances/{id}", get(instances::instance))

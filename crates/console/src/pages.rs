@@ -48,14 +48,21 @@ pub(crate) fn in_words(error: &AppError) -> String {
         AppError::Internal(_) => {
             "Something went wrong inside ferry; its log has the details.".to_owned()
         }
-        other => {
-            let text = other.to_string();
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect(),
-                None => text,
-            }
-        }
+        // The vendor's own words say what to fix (a wrong client secret, an unknown account).
+        AppError::Provider {
+            message,
+            provider_message: Some(said),
+            ..
+        } => format!("{} (the provider said: {said})", sentence(message)),
+        other => sentence(&other.to_string()),
+    }
+}
+
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -76,6 +83,7 @@ fn field_label(field: &str) -> String {
         "scopes" => "Methods it may call",
         "password" => "Password",
         "email" => "Email",
+        "configuration" => "Configuration",
         other => other,
     };
     if field.len() > base.len() {

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use std::time::Duration;
 
-const WEBHOOK_SECRET: &str = "whsec-notes-7f3a91";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec-notes-7f3a91";
 
-fn notes_push_definition(origin: &str) -> Value {
+pub(crate) fn notes_push_definition(origin: &str) -> Value {
     json!({
         "key": "notes-push",
         "name": "Notes (push)",
@@ -56,7 +56,7 @@ fn notes_push_definition(origin: &str) -> Value {
     })
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -72,7 +72,12 @@ fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// A delivery as the vendor sends it: no `Authorization`, the signature headers it chose.
-async fn deliver(sandbox: &Sandbox, url: &str, body: &[u8], headers: &[(&str, String)]) -> Reply {
+pub(crate) async fn deliver(
+    sandbox: &Sandbox,
+    url: &str,
+    body: &[u8],
+    headers: &[(&str, String)],
+) -> Reply {
     let mut request = sandbox
         .http
         .post(url)
@@ -84,7 +89,7 @@ async fn deliver(sandbox: &Sandbox, url: &str, body: &[u8], headers: &[(&str, St
     reply(request.send().await.unwrap()).await
 }
 
-fn signed(secret: &str, timestamp: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+pub(crate) fn signed(secret: &str, timestamp: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     vec![
         ("X-Notes-Timestamp", timestamp.to_string()),
         ("X-Notes-Signature", signature(secret, timestamp, body)),

@@ -6,9 +6,9 @@ use crate::support::Sandbox;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-const ADMIN: &str = "admin@ferry.local";
+pub(crate) const ADMIN: &str = "admin@ferry.local";
 
-fn password(sandbox: &Sandbox) -> String {
+pub(crate) fn password(sandbox: &Sandbox) -> String {
     sandbox.config["console_password"]
         .as_str()
         .expect("the sandbox file has the console password")
@@ -16,7 +16,7 @@ fn password(sandbox: &Sandbox) -> String {
 }
 
 /// Signs in with a form post; answers the session cookie (`name=value`).
-async fn sign_in(sandbox: &Sandbox, password: &str) -> Option<String> {
+pub(crate) async fn sign_in(sandbox: &Sandbox, password: &str) -> Option<String> {
     let answer = sandbox
         .http
         .post(format!("{}/console/sign-in", sandbox.ferry()))
@@ -37,7 +37,7 @@ async fn sign_in(sandbox: &Sandbox, password: &str) -> Option<String> {
     Some(cookie.split(';').next().unwrap().to_owned())
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }

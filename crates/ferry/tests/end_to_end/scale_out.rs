@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Processes(Vec<Child>);
+pub(crate) struct Processes(pub(crate) Vec<Child>);
 
 impl Drop for Processes {
     fn drop(&mut self) {
@@ -381,7 +381,7 @@ fn spawn_ready(arguments: &[&str]) -> Child {
 }
 
 /// A schema name no other test run uses.
-fn unique_schema(prefix: &str) -> String {
+pub(crate) fn unique_schema(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -389,7 +389,7 @@ fn unique_schema(prefix: &str) -> String {
     format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
 }
 
-fn drop_schema(database: &str, schema: &str) {
+pub(crate) fn drop_schema(database: &str, schema: &str) {
     let dropped = Command::new("psql")
         .arg(database)
         .args([
