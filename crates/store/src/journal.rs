@@ -9,12 +9,19 @@
 //! Checkpoints (copying the write-ahead log back into the database file, with an fsync) run on
 //! a thread of their own instead of inside whichever commit crossed SQLite's threshold, so no
 //! step waits for one.
+//!
+//! When nothing is queued and no transaction is running, a write is committed on the caller's
+//! thread instead: handing it to the journal thread and the answer back costs two thread
+//! wake-ups, which on an idle machine are most of a one-write commit's time (a few tens of
+//! microseconds each). The caller's thread is held for that one small transaction (WAL, no
+//! fsync). Under load the journal thread is busy, so writes queue and share its group commits.
 
 use crate::{StoreError, StoreResult};
 use ferry_model::ExecutionId;
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -88,6 +95,34 @@ pub(crate) struct StepRow {
 #[derive(Clone)]
 pub(crate) struct Journal {
     sender: mpsc::Sender<JournalWrite>,
+    shared: Arc<Shared>,
+}
+
+/// What the journal thread and callers committing on their own thread share.
+struct Shared {
+    writer: Mutex<Writer>,
+    /// Writes sent to the journal thread that it has not yet taken while holding `writer`. A
+    /// caller commits on its own thread only when this is zero, so no earlier write (its own
+    /// pending step commit, say) can be overtaken.
+    queued: AtomicUsize,
+}
+
+struct Writer {
+    connection: Connection,
+    writes_since_checkpoint: usize,
+    checkpoint_due: mpsc::SyncSender<()>,
+}
+
+impl Writer {
+    fn commit(&mut self, batch: Vec<JournalWrite>) {
+        self.writes_since_checkpoint += batch.len();
+        commit_batch(&mut self.connection, batch);
+        if self.writes_since_checkpoint >= WRITES_PER_CHECKPOINT {
+            // Full means one is already requested; that one will cover these writes too.
+            let _ = self.checkpoint_due.try_send(());
+            self.writes_since_checkpoint = 0;
+        }
+    }
 }
 
 /// Writes that arrive together share a transaction, up to this many.
@@ -116,17 +151,50 @@ impl Journal {
             .spawn(move || run_checkpoints(&checkpoints, &checkpoint_requests))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the checkpoint thread: {e}")))?;
         let (sender, receiver) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            writer: Mutex::new(Writer {
+                connection,
+                writes_since_checkpoint: 0,
+                checkpoint_due,
+            }),
+            queued: AtomicUsize::new(0),
+        });
+        let journal_shared = shared.clone();
         std::thread::Builder::new()
             .name("ferry-journal".into())
-            .spawn(move || run(connection, receiver, checkpoint_due))
+            .spawn(move || run(&journal_shared, &receiver))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the journal thread: {e}")))?;
-        Ok(Journal { sender })
+        Ok(Journal { sender, shared })
     }
 
+    /// Commits `write` now on this thread if the journal is idle, or queues it for the journal
+    /// thread; either way its reply channel gets the answer.
     pub fn send(&self, write: JournalWrite) -> StoreResult<()> {
-        self.sender
-            .send(write)
-            .map_err(|_| StoreError::Corrupt("the journal thread stopped".into()))
+        let write = match self.commit_here_if_idle(write) {
+            None => return Ok(()),
+            Some(write) => write,
+        };
+        self.shared.queued.fetch_add(1, Ordering::SeqCst);
+        self.sender.send(write).map_err(|_| {
+            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
+            StoreError::Corrupt("the journal thread stopped".into())
+        })
+    }
+
+    /// Gives the write back when it has to queue: something is queued or being committed.
+    fn commit_here_if_idle(&self, write: JournalWrite) -> Option<JournalWrite> {
+        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+            return Some(write);
+        }
+        let Ok(mut writer) = self.shared.writer.try_lock() else {
+            return Some(write);
+        };
+        // Checked again under the lock: a write queued meanwhile must not be overtaken.
+        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+            return Some(write);
+        }
+        writer.commit(vec![write]);
+        None
     }
 }
 
@@ -136,13 +204,14 @@ const WRITES_PER_CHECKPOINT: usize = 500;
 /// An idle log is checkpointed this often anyway, so a burst does not leave it large.
 const IDLE_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-fn run(
-    mut connection: Connection,
-    receiver: mpsc::Receiver<JournalWrite>,
-    checkpoint_due: mpsc::SyncSender<()>,
-) {
-    let mut writes_since_checkpoint = 0;
+fn run(shared: &Shared, receiver: &mpsc::Receiver<JournalWrite>) {
     while let Ok(first) = receiver.recv() {
+        // A poisoned lock means a commit panicked on a caller's thread; the connection itself
+        // is still usable (the transaction was dropped, so rolled back).
+        let mut writer = shared
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match receiver.try_recv() {
@@ -150,13 +219,10 @@ fn run(
                 Err(_) => break,
             }
         }
-        writes_since_checkpoint += batch.len();
-        commit_batch(&mut connection, batch);
-        if writes_since_checkpoint >= WRITES_PER_CHECKPOINT {
-            // Full means one is already requested; that one will cover these writes too.
-            let _ = checkpoint_due.try_send(());
-            writes_since_checkpoint = 0;
-        }
+        // Taken under the lock: from here these writes are ordered before any a caller
+        // commits on its own thread.
+        shared.queued.fetch_sub(batch.len(), Ordering::SeqCst);
+        writer.commit(batch);
     }
 }
 
