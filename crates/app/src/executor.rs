@@ -33,6 +33,8 @@ pub struct ExecutionOutcome {
 
 /// Sub-flows may call sub-flows, but not without end.
 const MAX_SUB_FLOW_DEPTH: u32 = 8;
+/// Longest a script step runs on an async worker thread before it is moved to a blocking one.
+const QUICK_SCRIPT_BUDGET: std::time::Duration = std::time::Duration::from_millis(1);
 
 pub(crate) struct FlowEffects<'a> {
     app: &'a App,
@@ -280,19 +282,34 @@ impl Effects for FlowEffects<'_> {
             ScriptKind::Script => ferry_sandbox::ScriptKind::Script,
             ScriptKind::Filter => ferry_sandbox::ScriptKind::Filter,
         };
-        let (reply, outcome) = tokio::sync::oneshot::channel();
-        tokio::task::spawn_blocking(move || {
-            let input_values = ferry_sandbox::ScriptInput {
-                trigger: input.trigger,
-                steps: input.steps,
-                info: input.info,
-                config: input.config,
-            };
-            let _ = reply.send(sandbox.run(kind, &input.source, &input_values));
-            // After answering: the flow goes on while this thread builds its next engine.
-            sandbox.prepare_next_run_on_this_thread();
-        });
-        let run = outcome.await;
+        let input_values = ferry_sandbox::ScriptInput {
+            trigger: input.trigger,
+            steps: input.steps,
+            info: input.info,
+            config: input.config,
+        };
+        // Most scripts take well under a millisecond, less than handing them to a blocking
+        // thread and the outcome back costs; they run here. One that needs longer is stopped at
+        // the budget and runs again on a blocking thread, where it may take its whole limit.
+        let quick = sandbox.run_within(kind, &input.source, &input_values, QUICK_SCRIPT_BUDGET);
+        let run = match quick {
+            Some(outcome) => {
+                // Queued behind this task on this worker: the next engine is built while the
+                // flow waits for its next step's I/O.
+                let preparing = sandbox.clone();
+                tokio::spawn(async move { preparing.prepare_next_run_on_this_thread() });
+                Ok(outcome)
+            }
+            None => {
+                let (reply, outcome) = tokio::sync::oneshot::channel();
+                tokio::task::spawn_blocking(move || {
+                    let _ = reply.send(sandbox.run(kind, &input.source, &input_values));
+                    // After answering: the flow goes on while this thread builds its next engine.
+                    sandbox.prepare_next_run_on_this_thread();
+                });
+                outcome.await
+            }
+        };
         match run {
             Ok(outcome) => {
                 for notification in &outcome.notifications {

@@ -133,6 +133,20 @@ impl Sandbox {
         run::run(&self.limits, kind, source, input)
     }
 
+    /// Runs like [`Sandbox::run`] but stops once the run has taken `budget` and then answers
+    /// `None`, keeping nothing of it: the caller runs the script again, where a long run may
+    /// block a thread (a script has no effects, so a second run is harmless). Lets a caller run
+    /// the common short script on a thread that must not be held long.
+    pub fn run_within(
+        &self,
+        kind: ScriptKind,
+        source: &str,
+        input: &ScriptInput,
+        budget: std::time::Duration,
+    ) -> Option<ScriptOutcome> {
+        run::run_within(&self.limits, kind, source, input, Some(budget))
+    }
+
     /// Builds, on the calling thread, the engine its next run will use, so that building it
     /// (most of a short script's cost) happens while the thread would otherwise idle — call it
     /// after handing a run's outcome back. The spare engine has never run anything: runs stay

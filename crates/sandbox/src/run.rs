@@ -72,6 +72,9 @@ pub(crate) type SharedState = Rc<RefCell<RunState>>;
 struct Clock {
     deadline: Cell<Instant>,
     fired: Cell<bool>,
+    /// How long reading a thrown value may take after a failure: [`READ_ERROR_GRACE`], or less
+    /// for a run held to a budget (its thread must not be kept longer than that).
+    error_grace: Cell<Duration>,
 }
 
 impl Clock {
@@ -115,6 +118,7 @@ impl Engine {
         let clock = Rc::new(Clock {
             deadline: Cell::new(Instant::now() + limits.wall_time),
             fired: Cell::new(false),
+            error_grace: Cell::new(READ_ERROR_GRACE),
         });
         let handler_clock = clock.clone();
         rt.set_interrupt_handler(Some(Box::new(move || handler_clock.expired())));
@@ -223,9 +227,27 @@ pub(crate) fn run(
     source: &str,
     input: &ScriptInput,
 ) -> ScriptOutcome {
+    run_within(limits, kind, source, input, None)
+        .expect("a run without a budget always has an outcome")
+}
+
+/// A run held to `budget` (when shorter than the wall-time limit) gives `None` once it has
+/// taken that long, whatever it reached: the caller runs it again without the budget.
+pub(crate) fn run_within(
+    limits: &SandboxLimits,
+    kind: ScriptKind,
+    source: &str,
+    input: &ScriptInput,
+    budget: Option<Duration>,
+) -> Option<ScriptOutcome> {
     let started = Instant::now();
+    let budget = budget.filter(|budget| *budget < limits.wall_time);
     let (result, state) = match take_spare(limits).map_or_else(|| Engine::new(limits), Ok) {
         Ok(engine) => {
+            if let Some(budget) = budget {
+                engine.clock.deadline.set(started + budget);
+                engine.clock.error_grace.set(budget);
+            }
             let state = engine.state.clone();
             let result = execute(&engine, kind, source, input, &state);
             retire(engine);
@@ -233,12 +255,16 @@ pub(crate) fn run(
         }
         Err(failure) => (Err(failure), RunState::default()),
     };
-    ScriptOutcome {
+    let elapsed = started.elapsed();
+    if budget.is_some_and(|budget| elapsed >= budget) {
+        return None;
+    }
+    Some(ScriptOutcome {
         result,
         console: state.console.finish(),
         notifications: state.notifications,
-        elapsed: started.elapsed(),
-    }
+        elapsed,
+    })
 }
 
 thread_local! {
@@ -347,7 +373,10 @@ fn execute(
                     .saturating_add(READ_ERROR_EXTRA_BYTES),
             );
             engine.clock.fired.set(false);
-            engine.clock.deadline.set(Instant::now() + READ_ERROR_GRACE);
+            engine
+                .clock
+                .deadline
+                .set(Instant::now() + engine.clock.error_grace.get());
             let failure = engine.ctx.with(|ctx| match saved.restore(&ctx) {
                 Ok(thrown) => classify(&thrown, stage, source, &engine.limits, timed_out),
                 Err(e) => ScriptFailure::Engine {

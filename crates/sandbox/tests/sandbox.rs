@@ -414,6 +414,58 @@ fn endless_loops_time_out() {
     assert_times_out("function f() { Promise.resolve().then(f); } f();");
 }
 
+/// What a flow's executor relies on to run scripts on its async threads: a run held to a budget
+/// either gives the outcome an unbudgeted run gives, or, once it has taken the budget, nothing —
+/// quickly, even for a script that would run to the wall-time limit or throws a slow error.
+#[test]
+fn a_run_held_to_a_budget_gives_up_at_the_budget_and_keeps_nothing() {
+    let sandbox = Sandbox::new(short_limits());
+    let input = ScriptInput {
+        trigger: json!({"body": {"n": 20}}),
+        ..ScriptInput::default()
+    };
+    let budget = Duration::from_millis(20);
+    let quick = sandbox
+        .run_within(
+            ScriptKind::Script,
+            "console.log('hi'); done({twice: trigger.body.n * 2});",
+            &input,
+            budget,
+        )
+        .expect("a short script finishes within the budget");
+    assert_eq!(quick.result, Ok(json!({"twice": 40})));
+    assert_eq!(quick.console, vec!["hi".to_owned()]);
+    let refused = sandbox.run_within(ScriptKind::Filter, "done(1);", &input, budget);
+    assert!(
+        matches!(&refused, Some(outcome) if outcome.result.is_err()),
+        "a failure within the budget is the outcome: {refused:?}"
+    );
+
+    for source in [
+        "while (true) {}",
+        "console.log('lost'); done({early: true}); while (true) {}",
+        "throw { get message() { while (true) {} } };",
+    ] {
+        let started = Instant::now();
+        let outcome = sandbox.run_within(ScriptKind::Script, source, &input, budget);
+        let took = started.elapsed();
+        assert!(outcome.is_none(), "{source}: {outcome:?}");
+        assert!(
+            took < Duration::from_millis(200),
+            "{source} held its thread for {took:?}, far past the budget"
+        );
+    }
+    // The same script without a budget still runs to its real limit and says so.
+    let full = sandbox.run(ScriptKind::Script, "while (true) {}", &input);
+    assert_eq!(
+        full.result,
+        Err(ScriptFailure::TimedOut {
+            limit: Duration::from_millis(300)
+        })
+    );
+    assert_still_works(&sandbox);
+}
+
 #[test]
 fn catastrophic_regex_times_out() {
     assert_times_out("/(a+)+$/.test('a'.repeat(40) + '!'); done();");
