@@ -3,16 +3,15 @@
 //! session's CSRF token in `X-CSRF-Token`, so another site cannot make a signed-in browser call
 //! it (the cookie is `SameSite=Strict` as well).
 
-use crate::hub::{HUB_BODY_LIMIT, read_hub_body, reply_response};
+use crate::hub::{HUB_BODY_LIMIT, caller_headers, operation_method, read_hub_body, reply_response};
 use crate::{ApiError, ApiState};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use ferry_connectors::HubRequest;
 use ferry_model::InstanceId;
-use ferry_model::connector::HttpMethod;
 
 pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
@@ -70,13 +69,10 @@ async fn console_call(state: &ApiState, request: Request) -> Result<Response, Ap
         .parse()
         .map_err(|_| ApiError::not_found(format!("no instance {id:?}")))?;
     let path = if path.is_empty() { "/" } else { path }.to_owned();
-    let method = HttpMethod::parse(request.method().as_str()).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not supported", request.method()),
-        )
-    })?;
+    let method = operation_method(request.method())?;
+    let is_head = request.method() == Method::HEAD;
+    // The session's CSRF token is the console's, not the vendor's.
+    let headers = caller_headers(request.headers(), &["x-csrf-token"]);
     let query: Vec<(String, String)> =
         url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -87,13 +83,16 @@ async fn console_call(state: &ApiState, request: Request) -> Result<Response, Ap
         method,
         path,
         query,
+        headers,
         body,
         idempotency_key: None,
     };
     let reply = state.app.hub_call(&view.instance, &hub_request).await?;
-    state
-        .app
-        .after_hub_call(&view.instance, &hub_request, &reply)
-        .await;
+    if !is_head {
+        state
+            .app
+            .after_hub_call(&view.instance, &hub_request, &reply)
+            .await;
+    }
     Ok(reply_response(reply))
 }

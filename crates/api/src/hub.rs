@@ -5,7 +5,7 @@ use crate::extract::authorization_parts;
 use crate::{ApiError, ApiState};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_connectors::{FormPart, HubBody, HubRequest};
 use ferry_model::connector::HttpMethod;
@@ -38,13 +38,7 @@ pub(crate) async fn call_hub(
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let header = authorization_parts(&parts)?;
-    let method = HttpMethod::parse(parts.method.as_str()).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not supported", parts.method),
-        )
-    })?;
+    let method = operation_method(&parts.method)?;
     let path = normalized_path(parts.uri.path());
     if header.user.is_none() && header.organization.is_none() && header.element.is_none() {
         // No credentials at all: ferry cannot tell a hub call from a mistyped path, and a hub
@@ -68,12 +62,15 @@ pub(crate) async fn call_hub(
         url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
+    let headers = caller_headers(&parts.headers, &[]);
+    let is_head = parts.method == Method::HEAD;
     let request = Request::from_parts(parts, body);
     let hub_body = read_hub_body(request, &state, HUB_BODY_LIMIT).await?;
     let hub_request = HubRequest {
         method,
         path,
         query,
+        headers,
         body: hub_body,
         idempotency_key: None,
     };
@@ -81,10 +78,13 @@ pub(crate) async fn call_hub(
     let outcome = state.app.hub_call(&instance, &hub_request).await;
     let mut response = match outcome {
         Ok(reply) => {
-            state
-                .app
-                .after_hub_call(&instance, &hub_request, &reply)
-                .await;
+            // A HEAD is no call of the GET an elementRequest trigger waits for.
+            if !is_head {
+                state
+                    .app
+                    .after_hub_call(&instance, &hub_request, &reply)
+                    .await;
+            }
             reply_response(reply)
         }
         Err(error) => ApiError::from(error).into_response(),
@@ -93,6 +93,37 @@ pub(crate) async fn call_hub(
         .headers_mut()
         .insert("elements-element-instance-id", instance_header);
     Ok(response)
+}
+
+/// The connector operation a request's method reaches. A HEAD runs the GET operation; the
+/// router then answers with its status and headers and drops the body, as HTTP has it.
+pub(crate) fn operation_method(method: &Method) -> Result<HttpMethod, ApiError> {
+    HttpMethod::of_request(method.as_str()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not supported"),
+        )
+    })
+}
+
+/// Headers every edge keeps to itself: the caller's credentials for ferry.
+const FERRYS_OWN_HEADERS: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
+
+/// The caller's headers for [`HubRequest::headers`], less ferry's own credentials (those of
+/// every edge and the names in `also_ferrys`). The runtime sends the vendor only the headers an
+/// operation declares, and a definition cannot declare these; dropping them here keeps ferry's
+/// secrets from travelling past the edge at all.
+pub(crate) fn caller_headers(headers: &HeaderMap, also_ferrys: &[&str]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            !FERRYS_OWN_HEADERS.contains(&name)
+                && !also_ferrys.iter().any(|own| own.eq_ignore_ascii_case(name))
+        })
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
+        .collect()
 }
 
 /// A connector's answer as ferry's hub answers it: JSON, 204 as 200, the next page token.

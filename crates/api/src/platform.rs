@@ -48,21 +48,34 @@ impl PlatformApi for RouterPlatform {
                 uri.push(if uri.contains('?') { '&' } else { '?' });
                 uri.push_str(&encoded);
             }
+            // `form` before `body`, as elementRequest and httpRequest have it; the body is
+            // framed as a client frames it, so the API reads it by its usual rules.
+            let (content_type, body) = match (&call.form, &call.body) {
+                (Some(form), _) => {
+                    let (content_type, bytes) = ferry_app::multipart_form(form);
+                    (Some(content_type), Body::from(bytes))
+                }
+                (None, Some(body)) => (
+                    Some("application/json".to_owned()),
+                    Body::from(serde_json::to_vec(body).expect("JSON values serialize")),
+                ),
+                (None, None) => (None, Body::empty()),
+            };
             let mut builder = axum::http::Request::builder()
                 .method(call.method.as_str())
                 .uri(&uri);
             for (name, value) in &call.headers {
+                // The body's own type wins: a multipart body is unreadable without its boundary.
+                if content_type.is_some() && name.eq_ignore_ascii_case("content-type") {
+                    continue;
+                }
                 if let Some(text) = value.as_str() {
                     builder = builder.header(name.as_str(), text);
                 }
             }
-            let body = match &call.body {
-                None => Body::empty(),
-                Some(body) => {
-                    builder = builder.header("content-type", "application/json");
-                    Body::from(serde_json::to_vec(body).expect("JSON values serialize"))
-                }
-            };
+            if let Some(content_type) = content_type {
+                builder = builder.header("content-type", content_type);
+            }
             let mut request = builder
                 .body(body)
                 .map_err(|e| CallError(format!("the request to {uri} is not valid: {e}")))?;

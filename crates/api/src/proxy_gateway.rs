@@ -2,7 +2,7 @@
 //! instance's normalized API. The caller never sees the instance token or ferry's secrets. CORS
 //! here is the proxy's own (its `corsOrigins`), not the platform's.
 
-use crate::hub::{HUB_BODY_LIMIT, read_hub_body};
+use crate::hub::{HUB_BODY_LIMIT, caller_headers, operation_method, read_hub_body};
 use crate::{ApiError, ApiState};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use ferry_app::RateStatus;
 use ferry_connectors::{HubBody, HubRequest};
-use ferry_model::connector::HttpMethod;
 use ferry_model::proxy::ProxyCall;
 use std::time::Instant;
 
@@ -105,22 +104,21 @@ pub(crate) async fn call_proxy(State(state): State<ApiState>, request: Request) 
     if request.method() == Method::OPTIONS {
         return preflight(&request, cors);
     }
-    let Some(method) = HttpMethod::parse(request.method().as_str()) else {
-        let mut response = ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not supported", request.method()),
-        )
-        .into_response();
-        add_cors(&mut response, cors);
-        return response;
+    let method = match operation_method(request.method()) {
+        Ok(method) => method,
+        Err(error) => {
+            let mut response = error.into_response();
+            add_cors(&mut response, cors);
+            return response;
+        }
     };
+    let is_head = request.method() == Method::HEAD;
     let key = presented_key(request.headers()).map(str::to_owned);
     let mut call = ProxyCall {
         proxy_id: ferry_model::ProxyId(0),
         key_id: None,
         at_ms,
-        method: method.as_str().to_owned(),
+        method: request.method().as_str().to_owned(),
         operation: String::new(),
         status: 0,
         latency_us: 0,
@@ -160,6 +158,8 @@ pub(crate) async fn call_proxy(State(state): State<ApiState>, request: Request) 
                 url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect();
+            // The proxy's key is for ferry; the instance's credentials are the vendor's.
+            let headers = caller_headers(request.headers(), &["x-api-key"]);
             let limit = usize::try_from(admission.max_request_bytes).unwrap_or(HUB_BODY_LIMIT);
             let mut response = match read_hub_body(request, &state, limit).await {
                 Err(error) => error.into_response(),
@@ -171,6 +171,7 @@ pub(crate) async fn call_proxy(State(state): State<ApiState>, request: Request) 
                         method,
                         path,
                         query,
+                        headers,
                         body,
                         idempotency_key: None,
                     };
@@ -186,7 +187,8 @@ pub(crate) async fn call_proxy(State(state): State<ApiState>, request: Request) 
     };
     add_cors(&mut response, cors);
     call.status = response.status().as_u16();
-    call.response_bytes = response_size(&response);
+    // The router drops a HEAD's body after this; none of it reaches the caller.
+    call.response_bytes = if is_head { 0 } else { response_size(&response) };
     call.latency_us = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
     app.record_proxy_call(call);
     response

@@ -5,11 +5,11 @@
 //! the instance's connector, ferry's own API, HTTP, sub-flows and retries.
 
 use crate::flow_instances::instance_id_of;
+use crate::request_forms::form_parts;
 use crate::step_commits::StepCommits;
 use crate::tenancy::Principal;
 use crate::{App, AppError};
-use base64::Engine as _;
-use ferry_connectors::{FormPart, HubBody, HubRequest};
+use ferry_connectors::{HubBody, HubRequest};
 use ferry_engine::{
     CallError, Effects, ExecutionState, HttpCall, HttpExchange, RequestTarget, ScriptKind,
     ScriptRun, ScriptRunInput, Step, StepContext, SubFlowCall, SubFlowFuture, SubFlowResult,
@@ -62,41 +62,6 @@ fn query_pairs(query: &Map<String, Value>) -> Vec<(String, String)> {
         }
     }
     pairs
-}
-
-/// Cloud Elements' `form`: strings are text parts, `{value, options: {filename, contentType}}`
-/// objects are files (`options.encoding: "base64"` for binary content).
-fn form_parts(form: &Map<String, Value>) -> Vec<FormPart> {
-    form.iter()
-        .map(|(name, value)| match value {
-            Value::Object(file) if file.contains_key("value") => {
-                let options = file.get("options").cloned().unwrap_or(Value::Null);
-                let raw = to_text(&file["value"]);
-                let data = if options["encoding"] == "base64" {
-                    base64::engine::general_purpose::STANDARD
-                        .decode(raw.as_bytes())
-                        .unwrap_or_else(|_| raw.into_bytes())
-                } else {
-                    raw.into_bytes()
-                };
-                FormPart {
-                    name: name.clone(),
-                    filename: options["filename"]
-                        .as_str()
-                        .map(str::to_owned)
-                        .or_else(|| Some(name.clone())),
-                    content_type: options["contentType"].as_str().map(str::to_owned),
-                    data: data.into(),
-                }
-            }
-            other => FormPart {
-                name: name.clone(),
-                filename: None,
-                content_type: None,
-                data: to_text(other).into_bytes().into(),
-            },
-        })
-        .collect()
 }
 
 /// `"/hubs/general/messages?x=1"` → `("/messages", [("x", "1")])`.
@@ -165,8 +130,10 @@ impl FlowEffects<'_> {
             .await
             .map_err(|e| CallError(e.to_string()))?
             .ok_or_else(|| CallError(format!("there is no connector instance {id}")))?;
-        let method = HttpMethod::parse(&call.method)
+        let method = HttpMethod::of_request(&call.method)
             .ok_or_else(|| CallError(format!("{} is not supported", call.method)))?;
+        // As the hub API answers a HEAD: the GET's status and headers, no body.
+        let is_head = call.method.eq_ignore_ascii_case("HEAD");
         let (path, mut query) = hub_path(&call.path);
         query.extend(query_pairs(&call.query));
         let body = match (&call.form, &call.body) {
@@ -177,10 +144,17 @@ impl FlowEffects<'_> {
             (None, Some(body)) => HubBody::Json(body.clone()),
             (None, None) => HubBody::Empty,
         };
+        let headers = call
+            .headers
+            .iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, value)| (name.clone(), to_text(value)))
+            .collect();
         let request = HubRequest {
             method,
             path,
             query,
+            headers,
             body,
             idempotency_key: (method != HttpMethod::Get)
                 .then(|| format!("{}.{}", self.app.install_id(), call.idempotency_key)),
@@ -196,7 +170,11 @@ impl FlowEffects<'_> {
                 HttpExchange {
                     status: reply.status,
                     headers,
-                    body: reply.json().unwrap_or(Value::Null),
+                    body: if is_head {
+                        Value::Null
+                    } else {
+                        reply.json().unwrap_or(Value::Null)
+                    },
                 }
             }
             Err(error) => error_exchange(error),
@@ -723,15 +701,5 @@ mod tests {
             ("/messages".into(), vec![("pageSize".into(), "1".into())])
         );
         assert_eq!(hub_path("/messages/abc").0, "/messages/abc");
-    }
-
-    #[test]
-    fn form_values_become_text_and_file_parts() {
-        let form = json!({"body": "{\"to\":\"a@b.c\"}", "file": {"value": "aGVsbG8=", "options": {"filename": "h.txt", "contentType": "text/plain", "encoding": "base64"}}});
-        let parts = form_parts(form.as_object().unwrap());
-        assert_eq!(parts[0].name, "body");
-        assert!(parts[0].filename.is_none());
-        assert_eq!(parts[1].filename.as_deref(), Some("h.txt"));
-        assert_eq!(&parts[1].data[..], b"hello");
     }
 }

@@ -28,6 +28,7 @@ mod instances;
 mod oauth_flows;
 mod proxies;
 mod refresh;
+mod request_forms;
 mod secrets;
 mod services;
 mod step_commits;
@@ -50,6 +51,7 @@ pub use proxies::{
     IssuedKey, KeyInput, MAX_PROXY_REQUEST_BYTES, ProxyAdmission, ProxyInput, ProxyRefusal,
     RateStatus, calls_as_csv,
 };
+pub use request_forms::multipart_form;
 pub use secrets::secret_hash;
 pub use services::Services;
 pub use tenancy::{AuthorizationParts, BootstrapSecrets, Principal};

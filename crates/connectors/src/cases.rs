@@ -92,6 +92,9 @@ pub struct CaseRequest {
     pub path: String,
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    /// Headers the caller sends; the operation's header parameters pick theirs.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub body: Option<Value>,
 }
@@ -301,6 +304,12 @@ impl ConnectorCases {
                 method: case.request.method,
                 path: case.request.path.clone(),
                 query,
+                headers: case
+                    .request
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 body: case
                     .request
                     .body

@@ -771,6 +771,34 @@ mod tests {
                 format!("{ONE_RESOURCE}errors: {{rules: [{{vendor_status: 404, code: X, status: 404}}]}}\n"),
                 "errors.rules[0].code",
             ),
+            (
+                ONE_RESOURCE.replace(
+                    "required: true}\n",
+                    "required: true}\n      - {name: authorization, in: header}\n",
+                ),
+                "resources[0].parameters[1].name: authorization is a header ferry sets on vendor calls itself",
+            ),
+            (
+                ONE_RESOURCE.replace(
+                    "required: true}\n",
+                    "required: true}\n      - {name: X-Session, in: header, vendor: Cookie}\n",
+                ),
+                "resources[0].parameters[1].vendor: Cookie is a header ferry sets",
+            ),
+            (
+                ONE_RESOURCE.replace(
+                    "required: true}\n",
+                    "required: true}\n      - {name: 'X Tag', in: header}\n",
+                ),
+                "resources[0].parameters[1].name: \"X Tag\" is not a header name",
+            ),
+            (
+                ONE_RESOURCE.replace(
+                    "required: true}\n",
+                    "required: true}\n      - {name: X-Filter, in: header, kind: ceql, ceql_fields: {q: q}}\n",
+                ),
+                "resources[0].parameters[1].kind",
+            ),
         ];
         for (body, expected) in cases {
             let message = error(&body);

@@ -11,8 +11,8 @@ use crate::ceql;
 use crate::hooks::{self, Stage};
 use crate::routing::PathTemplate;
 use ferry_model::connector::{
-    AuthDef, ConfigFieldKind, ConnectorDef, HttpMethod, OAuth2Grant, PaginationDef, ParameterKind,
-    ParameterLocation, WebhookDef,
+    ApiKeyPlacement, AuthDef, ConfigFieldKind, ConnectorDef, HttpMethod, OAuth2Grant,
+    PaginationDef, ParameterDef, ParameterKind, ParameterLocation, WebhookDef,
 };
 use std::collections::BTreeSet;
 
@@ -182,6 +182,16 @@ pub(crate) fn validate(location: &str, def: &ConnectorDef) -> Result<(), Connect
                 pointer,
             )?;
         }
+        for (position, parameter) in resource.parameters.iter().enumerate() {
+            if parameter.location == ParameterLocation::Header {
+                check_header_parameter(
+                    location,
+                    &at(&format!("parameters[{position}]")),
+                    def,
+                    parameter,
+                )?;
+            }
+        }
         let Some(pagination) = &resource.response.pagination else {
             continue;
         };
@@ -334,6 +344,79 @@ fn validate_webhook(
             location,
             "events.webhook.event_types",
             "maps event types, but events.webhook.event_type does not say where an event's type is",
+        ));
+    }
+    Ok(())
+}
+
+/// Headers a caller can never set on a vendor call, whatever a definition declares: the
+/// credentials ferry adds (and those a caller sent ferry), and those that describe the exchange
+/// itself, which the HTTP client writes for the body it actually sends.
+const HEADERS_FERRY_OWNS: [&str; 15] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "accept-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+];
+
+/// A header parameter: a header name, under both its names, that is not one ferry sets itself
+/// (nor the header an API key goes in), and a single value.
+fn check_header_parameter(
+    location: &str,
+    at: &str,
+    def: &ConnectorDef,
+    parameter: &ParameterDef,
+) -> Result<(), ConnectorError> {
+    let api_key_header = match &def.auth {
+        AuthDef::ApiKey(api_key) if api_key.placement == ApiKeyPlacement::Header => {
+            Some(api_key.name.as_str())
+        }
+        _ => None,
+    };
+    for (field, name) in [
+        ("name", parameter.name.as_str()),
+        ("vendor", parameter.vendor_name()),
+    ] {
+        let field = format!("{at}.{field}");
+        check_header_name(location, &field, name)?;
+        if HEADERS_FERRY_OWNS
+            .iter()
+            .any(|owned| owned.eq_ignore_ascii_case(name))
+        {
+            return Err(invalid(
+                location,
+                &field,
+                &format!(
+                    "{name} is a header ferry sets on vendor calls itself; a caller cannot give it"
+                ),
+            ));
+        }
+        if api_key_header.is_some_and(|key| key.eq_ignore_ascii_case(name)) {
+            return Err(invalid(
+                location,
+                &field,
+                &format!(
+                    "{name} carries the connector's API key (auth.name); a caller cannot give it"
+                ),
+            ));
+        }
+    }
+    if parameter.kind == ParameterKind::Ceql {
+        return Err(invalid(
+            location,
+            &format!("{at}.kind"),
+            "a CEQL query is a query parameter (in: query), not a header",
         ));
     }
     Ok(())

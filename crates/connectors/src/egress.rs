@@ -68,6 +68,8 @@ pub(crate) struct VendorRequest {
     pub query: Vec<(String, String)>,
     pub content_type: Option<String>,
     pub body: Option<Bytes>,
+    /// The caller's values of the operation's header parameters, under the vendor's names.
+    pub declared_headers: Vec<(String, String)>,
     /// Headers the connector's auth adds (an API key, HTTP Basic); never logged.
     pub headers: Vec<(String, Secret)>,
 }
@@ -157,6 +159,9 @@ impl Egress {
         let mut builder = self.http.request(request.method.clone(), &request.url);
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
+        }
+        for (name, value) in &request.declared_headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         if let Some(token) = token {
             builder = builder.header(AUTHORIZATION, format!("Bearer {}", token.expose()));

@@ -1,5 +1,6 @@
-//! The declarative half of a call: normalized path values, query parameters and JSON body →
-//! the vendor's. Everything here follows the definition; what it cannot express is a hook's job.
+//! The declarative half of a call: normalized path values, query and header parameters and JSON
+//! body → the vendor's. Everything here follows the definition; what it cannot express is a
+//! hook's job.
 
 use crate::ConnectorError;
 use crate::catalog::CompiledOperation;
@@ -52,43 +53,7 @@ pub(crate) fn vendor_query(
     compiled: &CompiledOperation,
     given: &[(String, String)],
 ) -> Result<Vec<(String, String)>, ConnectorError> {
-    let mut query = Vec::new();
-    for parameter in resource
-        .parameters
-        .iter()
-        .filter(|p| p.location == ParameterLocation::Query)
-    {
-        // An empty value is no value: clients send `nextPage=` for the first page.
-        let values: Vec<&str> = given
-            .iter()
-            .filter(|(name, value)| name == &parameter.name && !value.trim().is_empty())
-            .map(|(_, value)| value.as_str())
-            .collect();
-        if values.is_empty() {
-            if let Some(default) = &parameter.default {
-                let text = match default {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                query.push((parameter.vendor_name().to_owned(), text));
-            } else if parameter.required {
-                return Err(ConnectorError::input(
-                    &parameter.name,
-                    format!("query parameter {} is required", parameter.name),
-                ));
-            }
-            continue;
-        }
-        if values.len() > 1 && parameter.kind != ParameterKind::Array {
-            return Err(ConnectorError::input(
-                &parameter.name,
-                format!("query parameter {} may be given only once", parameter.name),
-            ));
-        }
-        for value in values {
-            map_query_value(parameter, compiled, value, &mut query)?;
-        }
-    }
+    let mut query = declared_values(resource, compiled, ParameterLocation::Query, given)?;
     query.extend(
         resource
             .vendor
@@ -99,11 +64,94 @@ pub(crate) fn vendor_query(
     Ok(query)
 }
 
-fn map_query_value(
+/// The headers to send the vendor for the caller's: the values of the operation's header
+/// parameters (names matched in any case, as HTTP does), checked like query parameters. Every
+/// other header the caller sent stays with ferry.
+pub(crate) fn vendor_headers(
+    resource: &ResourceDef,
+    compiled: &CompiledOperation,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, ConnectorError> {
+    let headers = declared_values(resource, compiled, ParameterLocation::Header, given)?;
+    for (vendor_name, value) in &headers {
+        if reqwest::header::HeaderValue::from_str(value).is_err() {
+            let name = resource
+                .parameters
+                .iter()
+                .find(|p| p.location == ParameterLocation::Header && p.vendor_name() == vendor_name)
+                .map_or(vendor_name.as_str(), |p| p.name.as_str());
+            return Err(ConnectorError::input(
+                name,
+                format!(
+                    "header {name} holds a character a header cannot carry: only visible ASCII is sent (no line breaks, control characters or letters beyond ASCII)"
+                ),
+            ));
+        }
+    }
+    Ok(headers)
+}
+
+/// The caller's values of the parameters declared at `location`, checked and under the vendor's
+/// names; defaults fill in what the caller left out.
+fn declared_values(
+    resource: &ResourceDef,
+    compiled: &CompiledOperation,
+    location: ParameterLocation,
+    given: &[(String, String)],
+) -> Result<Vec<(String, String)>, ConnectorError> {
+    let what = match location {
+        ParameterLocation::Header => "header",
+        ParameterLocation::Query | ParameterLocation::Path => "query parameter",
+    };
+    let mut mapped = Vec::new();
+    for parameter in resource
+        .parameters
+        .iter()
+        .filter(|p| p.location == location)
+    {
+        let named = |name: &str| match location {
+            ParameterLocation::Header => name.eq_ignore_ascii_case(&parameter.name),
+            ParameterLocation::Query | ParameterLocation::Path => name == parameter.name,
+        };
+        // An empty value is no value: clients send `nextPage=` for the first page.
+        let values: Vec<&str> = given
+            .iter()
+            .filter(|(name, value)| named(name) && !value.trim().is_empty())
+            .map(|(_, value)| value.as_str())
+            .collect();
+        if values.is_empty() {
+            if let Some(default) = &parameter.default {
+                let text = match default {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                mapped.push((parameter.vendor_name().to_owned(), text));
+            } else if parameter.required {
+                return Err(ConnectorError::input(
+                    &parameter.name,
+                    format!("{what} {} is required", parameter.name),
+                ));
+            }
+            continue;
+        }
+        if values.len() > 1 && parameter.kind != ParameterKind::Array {
+            return Err(ConnectorError::input(
+                &parameter.name,
+                format!("{what} {} may be given only once", parameter.name),
+            ));
+        }
+        for value in values {
+            map_value(parameter, compiled, value, &mut mapped)?;
+        }
+    }
+    Ok(mapped)
+}
+
+fn map_value(
     parameter: &ParameterDef,
     compiled: &CompiledOperation,
     value: &str,
-    query: &mut Vec<(String, String)>,
+    mapped: &mut Vec<(String, String)>,
 ) -> Result<(), ConnectorError> {
     let name = &parameter.name;
     match parameter.kind {
@@ -130,7 +178,7 @@ fn map_query_value(
                     format!("{name} must be at most {maximum}"),
                 ));
             }
-            query.push((parameter.vendor_name().to_owned(), number.to_string()));
+            mapped.push((parameter.vendor_name().to_owned(), number.to_string()));
         }
         ParameterKind::Boolean => {
             let flag = match value.trim().to_ascii_lowercase().as_str() {
@@ -143,7 +191,7 @@ fn map_query_value(
                     ));
                 }
             };
-            query.push((parameter.vendor_name().to_owned(), flag.to_owned()));
+            mapped.push((parameter.vendor_name().to_owned(), flag.to_owned()));
         }
         ParameterKind::Array => {
             for item in value
@@ -152,7 +200,7 @@ fn map_query_value(
                 .filter(|item| !item.is_empty())
             {
                 check_allowed(parameter, compiled, item)?;
-                query.push((parameter.vendor_name().to_owned(), item.to_owned()));
+                mapped.push((parameter.vendor_name().to_owned(), item.to_owned()));
             }
         }
         ParameterKind::Ceql => {
@@ -178,12 +226,12 @@ fn map_query_value(
                         ),
                     )
                 })?;
-                query.push((vendor.clone(), condition.value));
+                mapped.push((vendor.clone(), condition.value));
             }
         }
         ParameterKind::String => {
             check_allowed(parameter, compiled, value)?;
-            query.push((parameter.vendor_name().to_owned(), value.to_owned()));
+            mapped.push((parameter.vendor_name().to_owned(), value.to_owned()));
         }
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! A normalized call (`GET /messages?pageSize=5`) → the vendor call → the normalized reply.
 //!
 //! The order is fixed, so every operation fails the same way: the path values are checked (404),
-//! then the query and the JSON body (400 naming the field), then the `before` hooks (which may read
+//! then the query, the header parameters and the JSON body (400 naming the field; of the
+//! caller's headers only the declared ones go on), then the `before` hooks (which may read
 //! the vendor), then the vendor request is built (mapping or a `request` hook; 413 for what the
 //! vendor would refuse as too large), paced under the vendor's quota, sent through [`Egress`],
 //! and the reply is cut at `response.root` and reshaped by a `response` hook.
@@ -31,6 +32,10 @@ pub struct HubRequest {
     /// Normalized path without the `/hubs/{hub}` prefix, e.g. `/messages/abc`.
     pub path: String,
     pub query: Vec<(String, String)>,
+    /// The caller's headers, names in any case. Only those the operation declares as `in: header`
+    /// parameters reach the vendor, so a caller can neither replace the connector's credentials
+    /// nor slip the vendor a header the definition does not know.
+    pub headers: Vec<(String, String)>,
     pub body: HubBody,
     /// Set by callers that may repeat this exact call (a resumed flow step): an operation that
     /// supports it (sending mail) then acts at most once per key.
@@ -157,6 +162,7 @@ impl Runtime {
         let path_values = resolved.path_values;
         mapping::check_path_values(resource, compiled, &path_values)?;
         mapping::vendor_query(resource, compiled, &request.query)?;
+        let declared_headers = mapping::vendor_headers(resource, compiled, &request.headers)?;
         if let (HubBody::Json(body), Some(schema)) = (&request.body, &compiled.body_schema) {
             schema.check(body)?;
         }
@@ -232,6 +238,7 @@ impl Runtime {
                 query: query.clone(),
                 content_type,
                 body,
+                declared_headers: declared_headers.clone(),
                 headers: auth_headers.clone(),
             };
             reply = Some(
@@ -313,6 +320,7 @@ impl Runtime {
             method: resource.method,
             path: resource.path.clone(),
             query: Vec::new(),
+            headers: Vec::new(),
             body: HubBody::Empty,
             idempotency_key: None,
         };
@@ -356,6 +364,8 @@ impl Runtime {
         mapping::check_path_values(resource, compiled, path_values)?;
         let (headers, auth_query) = vendor_auth::material(&connector.def.auth, context.instance)?;
         let mut query = mapping::vendor_query(resource, compiled, query)?;
+        // A hook's read has no caller: header parameters get their defaults (or are missing).
+        let declared_headers = mapping::vendor_headers(resource, compiled, &[])?;
         let token_query: Vec<(String, String)> = next_page
             .map(|token| vec![("nextPage".to_owned(), token.to_owned())])
             .unwrap_or_default();
@@ -389,6 +399,7 @@ impl Runtime {
             query,
             content_type: None,
             body: None,
+            declared_headers,
             headers,
         };
         let reply = self

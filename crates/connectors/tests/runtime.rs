@@ -1,8 +1,10 @@
 //! The runtime against a fake vendor on loopback: pacing under a unit quota, long lists split
-//! into several calls, bodies templated from the path, and the order of checks.
+//! into several calls, bodies templated from the path, the order of checks, and header
+//! parameters (only declared headers reach the vendor).
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::any;
 use ferry_connectors::{
     Catalog, ConnectorError, Credentials, CredentialsError, DefinitionSource, Egress, EgressConfig,
@@ -25,8 +27,16 @@ impl Credentials for NoToken {
     }
 }
 
-/// Every request the fake vendor saw: method, path and body.
-type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+/// One request the fake vendor saw.
+#[derive(Debug, Clone)]
+struct VendorCall {
+    uri: String,
+    body: String,
+    headers: HeaderMap,
+}
+
+/// Every request the fake vendor saw, in order.
+type Seen = Arc<Mutex<Vec<VendorCall>>>;
 
 async fn vendor() -> (String, Seen) {
     let seen: Seen = Arc::default();
@@ -35,11 +45,11 @@ async fn vendor() -> (String, Seen) {
             |State(seen): State<Seen>, request: axum::extract::Request| async move {
                 let (parts, body) = request.into_parts();
                 let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-                seen.lock().unwrap().push((
-                    parts.method.to_string(),
-                    parts.uri.to_string(),
-                    String::from_utf8_lossy(&body).into_owned(),
-                ));
+                seen.lock().unwrap().push(VendorCall {
+                    uri: parts.uri.to_string(),
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                    headers: parts.headers,
+                });
                 axum::Json(json!({"ok": true}))
             },
         ))
@@ -96,6 +106,7 @@ fn request(method: HttpMethod, path: &str, body: Option<Value>) -> HubRequest {
         method,
         path: path.into(),
         query: Vec::new(),
+        headers: Vec::new(),
         body: body.map_or(HubBody::Empty, HubBody::Json),
         idempotency_key: None,
     }
@@ -162,7 +173,7 @@ async fn long_lists_are_split_and_bodies_come_from_the_path() {
     let seen = seen.lock().unwrap().clone();
     let bodies: Vec<Value> = seen
         .iter()
-        .map(|(_, _, body)| serde_json::from_str(body).unwrap())
+        .map(|call| serde_json::from_str(&call.body).unwrap())
         .collect();
     assert_eq!(
         bodies,
@@ -172,7 +183,7 @@ async fn long_lists_are_split_and_bodies_come_from_the_path() {
             json!({"thing": "42"})
         ]
     );
-    assert_eq!(seen[2].1, "/v1/things/send");
+    assert_eq!(seen[2].uri, "/v1/things/send");
 }
 
 #[tokio::test]
@@ -218,4 +229,141 @@ async fn checks_come_before_the_vendor_and_say_what_is_wrong() {
         other => panic!("{other:?}"),
     }
     assert!(seen.lock().unwrap().is_empty());
+}
+
+/// A connector whose key goes in `X-Api-Key` and whose one operation declares header parameters:
+/// required, renamed for the vendor, with a default, and with allowed values.
+fn tagged_catalog(base_url: &str, extra_parameter: &str) -> Result<Catalog, ConnectorError> {
+    let text = format!(
+        r#"key: tagged
+id: 2
+name: Tagged
+description: d
+hub: general
+base_url: {base_url}
+auth: {{type: api_key, in: header, name: X-Api-Key, field: key}}
+configuration: [{{key: key, name: Key, kind: password, required: true}}]
+resources:
+  - operation: getThing
+    method: GET
+    path: /things/{{id}}
+    summary: s
+    parameters:
+      - {{name: id, in: path, required: true}}
+      - {{name: X-Request-Tag, in: header, required: true}}
+      - {{name: X-Locale, in: header, vendor: Accept-Language}}
+      - {{name: X-Api-Version, in: header, default: "2024-01"}}
+      - {{name: X-Priority, in: header, values: [low, high]}}
+{extra_parameter}    vendor: {{method: GET, path: "/v1/things/{{id}}"}}
+"#
+    );
+    let source = DefinitionSource {
+        location: "connectors/tagged/connector.yaml".into(),
+        text,
+    };
+    Catalog::from_sources(&[], &[source], &EndpointRewrites::new())
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn only_declared_headers_reach_the_vendor_and_never_over_the_credentials() {
+    let (url, seen) = vendor().await;
+    let catalog = tagged_catalog(&url, "").unwrap();
+    let connector = catalog.get("tagged").unwrap();
+    let runtime = Runtime::new(Egress::new(EgressConfig::default()).unwrap());
+    let secrets = std::collections::BTreeMap::from([("key".to_owned(), Secret::new("k-1"))]);
+    let instance = InstanceContext {
+        secrets: Some(&secrets),
+        ..InstanceContext::default()
+    };
+    let mut get = request(HttpMethod::Get, "/things/7", None);
+    get.headers = headers(&[
+        ("x-request-tag", "t-1"),
+        ("X-LOCALE", "fr"),
+        ("X-Api-Key", "evil"),
+        ("Authorization", "evil"),
+        ("X-Other", "no"),
+    ]);
+    runtime
+        .invoke(connector, &instance, &NoToken, &get)
+        .await
+        .unwrap();
+    let sent = seen.lock().unwrap()[0].headers.clone();
+    let values = |name: &str| -> Vec<&str> {
+        sent.get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    };
+    assert_eq!(values("x-request-tag"), ["t-1"], "{sent:?}");
+    assert_eq!(values("accept-language"), ["fr"], "renamed for the vendor");
+    assert_eq!(values("x-api-version"), ["2024-01"], "the default");
+    assert_eq!(values("x-api-key"), ["k-1"], "the instance's key only");
+    for undeclared in ["authorization", "x-other", "x-locale", "x-priority"] {
+        assert!(values(undeclared).is_empty(), "{undeclared}: {sent:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_header_is_refused_naming_it_before_the_vendor_is_called() {
+    let (url, seen) = vendor().await;
+    let catalog = tagged_catalog(&url, "").unwrap();
+    let connector = catalog.get("tagged").unwrap();
+    let runtime = Runtime::new(Egress::new(EgressConfig::default()).unwrap());
+    let secrets = std::collections::BTreeMap::from([("key".to_owned(), Secret::new("k-1"))]);
+    let instance = InstanceContext {
+        secrets: Some(&secrets),
+        ..InstanceContext::default()
+    };
+    let cases = [
+        (
+            headers(&[("X-Other", "t-1")]),
+            "X-Request-Tag",
+            "header X-Request-Tag is required",
+        ),
+        (
+            headers(&[("X-Request-Tag", "t-1"), ("x-priority", "urgent")]),
+            "X-Priority",
+            "X-Priority must be one of low, high",
+        ),
+        (
+            headers(&[("X-Request-Tag", "t-1\r\nX-Injected: 1")]),
+            "X-Request-Tag",
+            "a character a header cannot carry",
+        ),
+    ];
+    for (given, expected_field, expected_message) in cases {
+        let mut get = request(HttpMethod::Get, "/things/7", None);
+        get.headers = given;
+        match runtime.invoke(connector, &instance, &NoToken, &get).await {
+            Err(ConnectorError::InvalidInput { field, message }) => {
+                assert_eq!(field.as_deref(), Some(expected_field), "{message}");
+                assert!(message.contains(expected_message), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_header_parameter_cannot_name_the_header_the_api_key_goes_in() {
+    let error = tagged_catalog(
+        "http://127.0.0.1:1",
+        "      - {name: X-Key-Override, in: header, vendor: x-api-key}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains(
+            "resources[0].parameters[5].vendor: x-api-key carries the connector's API key"
+        ),
+        "{error}"
+    );
 }

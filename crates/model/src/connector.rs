@@ -489,6 +489,17 @@ impl HttpMethod {
             _ => None,
         }
     }
+
+    /// The method of the operation a caller's request reaches. `HEAD` reaches the `GET`
+    /// operation of the path, whose answer is then given without its body (HTTP's meaning of
+    /// HEAD); definitions declare no HEAD operations of their own.
+    pub fn of_request(value: &str) -> Option<Self> {
+        if value.eq_ignore_ascii_case("HEAD") {
+            Some(HttpMethod::Get)
+        } else {
+            HttpMethod::parse(value)
+        }
+    }
 }
 
 /// One operation of the normalized API: `method path` on ferry, mapped to a vendor call.
@@ -808,6 +819,14 @@ mod tests {
             "{} is not current: FERRY_UPDATE_SNAPSHOTS=1 cargo test -p ferry-model",
             path.display()
         );
+    }
+
+    #[test]
+    fn a_head_request_reaches_the_get_operation_and_definitions_know_no_head() {
+        assert_eq!(HttpMethod::of_request("head"), Some(HttpMethod::Get));
+        assert_eq!(HttpMethod::of_request("Patch"), Some(HttpMethod::Patch));
+        assert_eq!(HttpMethod::of_request("OPTIONS"), None);
+        assert_eq!(HttpMethod::parse("HEAD"), None);
     }
 
     #[test]

@@ -3,12 +3,13 @@
 //! service forgets a token, every page of a page-numbered list, get, create, update, delete, mapped
 //! errors, JavaScript hooks, API docs, export, clone and replace without a restart, and survival of
 //! one; an API-key connector whose base URL names each instance's tenant; the client-credentials
-//! grant; a declared polling event that triggers a flow; definitions refused with messages that
-//! name the place; and `ferry connectors new` / `check`.
+//! grant; a declared polling event that triggers a flow; header parameters, the only headers of
+//! a caller or a flow step that reach the vendor; definitions refused with messages that name
+//! the place; and `ferry connectors new` / `check`.
 
 use crate::flow_support::step;
 use crate::notes_service::{CLIENT_ID, CLIENT_SECRET, start_service};
-use crate::support::Sandbox;
+use crate::support::{Sandbox, reply};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -901,4 +902,152 @@ async fn a_connectors_directory_is_read_at_start() {
         .await;
     assert_eq!(copy.status, StatusCode::OK, "{}", copy.text);
     assert_eq!(copy.body["key"], "acme-items-copy");
+}
+
+#[tokio::test]
+async fn declared_header_parameters_reach_the_vendor_and_no_other_header_does() {
+    let (origin, service) = start_service().await;
+    let sandbox = Sandbox::start().await;
+    let definition = json!({
+        "key": "echo", "name": "Echo", "description": "d", "hub": "general",
+        "base_url": format!("{origin}/v1"),
+        "auth": {"type": "oauth2", "grant": "client_credentials", "token_url": format!("{origin}/oauth/token")},
+        "configuration": [
+            {"key": "oauth.api.key", "name": "Client id", "required": true},
+            {"key": "oauth.api.secret", "name": "Client secret", "kind": "password", "required": true}
+        ],
+        "resources": [{
+            "operation": "echo", "method": "GET", "path": "/echo", "summary": "What the service received",
+            "parameters": [
+                {"name": "X-Request-Tag", "in": "header", "required": true, "description": "Tags the call in the service's log"},
+                {"name": "X-Locale", "in": "header", "vendor": "Accept-Language"}
+            ],
+            "vendor": {"method": "GET", "path": "/echo"}
+        }]
+    });
+    let created = sandbox
+        .api(Method::POST, "/elements", Some(definition))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let instance = sandbox
+        .api(
+            Method::POST,
+            "/instances",
+            Some(json!({"element": {"key": "echo"}, "name": "Echo",
+                "configuration": {"oauth.api.key": CLIENT_ID, "oauth.api.secret": CLIENT_SECRET}})),
+        )
+        .await;
+    assert!(instance.status.is_success(), "{}", instance.text);
+    let token = instance.body["token"].as_str().unwrap().to_owned();
+    let hub_url = format!("{}/elements/api-v2/hubs/general/echo", sandbox.ferry());
+
+    // The hub API: the declared headers go on (under the vendor's name), nothing else does.
+    let echoed = reply(
+        sandbox
+            .http
+            .get(&hub_url)
+            .header("Authorization", sandbox.element_auth(&token))
+            .header("X-Request-Tag", "from-the-api")
+            .header("x-locale", "fr")
+            .header("X-Other", "not for the vendor")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(echoed.status, StatusCode::OK, "{}", echoed.text);
+    let received = &echoed.body["headers"];
+    assert_eq!(received["x-request-tag"], "from-the-api", "{received}");
+    assert_eq!(received["accept-language"], "fr", "{received}");
+    assert!(received.get("x-other").is_none(), "{received}");
+    assert!(received.get("x-locale").is_none(), "{received}");
+    assert!(
+        received["authorization"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("Bearer access-")),
+        "the instance's own token, not ferry's secrets: {received}"
+    );
+
+    let missing = sandbox
+        .hub(Method::GET, "/hubs/general/echo", &token, None)
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.text);
+    assert_eq!(missing.body["field"], "X-Request-Tag", "{}", missing.text);
+    assert!(
+        missing.text.contains("header X-Request-Tag is required"),
+        "{}",
+        missing.text
+    );
+
+    // A HEAD is the GET without its body; the vendor is asked with a GET.
+    let head = reply(
+        sandbox
+            .http
+            .head(&hub_url)
+            .header("Authorization", sandbox.element_auth(&token))
+            .header("X-Request-Tag", "a-head")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(head.status, StatusCode::OK, "{}", head.text);
+    assert_eq!(head.text, "");
+    assert_eq!(head.header("content-type"), Some("application/json"));
+    let (method, headers) = service.lock().unwrap().echoed.last().cloned().unwrap();
+    assert_eq!(method, "GET");
+    assert_eq!(headers["x-request-tag"], "a-head");
+
+    // A flow's elementRequest step: its headers, resolved, under the same rule.
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Tagged calls",
+            "configuration": [{"key": "echo", "type": "elementInstance"}],
+            "triggers": [{"type": "manual", "onSuccess": ["tagged"]}],
+            "steps": [
+                {"name": "tagged", "type": "elementRequest", "onSuccess": ["untagged"], "properties": {
+                    "elementInstanceId": "${config.echo}", "method": "GET", "api": "/echo",
+                    "headers": {"X-Request-Tag": "${trigger.args.tag}", "x-locale": "de", "Authorization": "evil", "X-Other": "no"}
+                }},
+                {"name": "untagged", "type": "elementRequest", "properties": {
+                    "elementInstanceId": "${config.echo}", "method": "GET", "api": "/echo",
+                    "acceptableStatusCodes": "400"
+                }}
+            ]
+        }))
+        .await;
+    let flow_instance = sandbox
+        .create_flow_instance(flow, json!({"echo": instance.body["id"]}))
+        .await;
+    let execution_id = sandbox
+        .start_execution(
+            flow_instance["id"].as_i64().unwrap(),
+            json!({"tag": "from-a-flow"}),
+        )
+        .await;
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    let tagged = &step(&execution, "tagged")["output"];
+    let received = &tagged["response"]["body"]["headers"];
+    assert_eq!(received["x-request-tag"], "from-a-flow", "{tagged}");
+    assert_eq!(received["accept-language"], "de", "{tagged}");
+    assert!(received.get("x-other").is_none(), "{tagged}");
+    assert!(
+        received["authorization"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("Bearer access-")),
+        "a step cannot replace the instance's credentials: {tagged}"
+    );
+    assert_eq!(
+        tagged["request"]["headers"],
+        json!({"X-Request-Tag": "from-a-flow", "x-locale": "de", "Authorization": "********", "X-Other": "no"})
+    );
+    let untagged = &step(&execution, "untagged")["output"]["response"];
+    assert_eq!(untagged["code"], 400, "{untagged}");
+    assert!(
+        untagged["body"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("header X-Request-Tag is required")),
+        "{untagged}"
+    );
 }

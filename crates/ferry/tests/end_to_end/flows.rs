@@ -177,6 +177,144 @@ async fn a_call_to_the_instance_api_starts_an_element_request_flow() {
     assert_eq!(seen["id"], sent.body["id"]);
 }
 
+#[tokio::test]
+async fn a_head_element_request_records_the_gets_status_and_headers_without_a_body() {
+    // Story: HttpMethod knew no HEAD, so a step with method HEAD failed with "HEAD is not
+    // supported" and the hub API answered a HEAD with 405.
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let gmail = sandbox.connect_gmail("heads", &sandbox.account(0)).await;
+    let token = gmail["token"].as_str().unwrap();
+    let url = format!(
+        "{}/elements/api-v2/hubs/general/messages?pageSize=1",
+        sandbox.ferry()
+    );
+    let get = reply(
+        sandbox
+            .http
+            .get(&url)
+            .header("Authorization", sandbox.element_auth(token))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let head = reply(
+        sandbox
+            .http
+            .head(&url)
+            .header("Authorization", sandbox.element_auth(token))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(get.status, StatusCode::OK, "{}", get.text);
+    assert_eq!(head.status, StatusCode::OK, "{}", head.text);
+    assert_eq!(head.text, "", "a HEAD has no body");
+    for name in ["content-type", "elements-element-instance-id"] {
+        assert_eq!(head.header(name), get.header(name), "{name}");
+    }
+    assert!(
+        head.header("elements-next-page-token").is_some(),
+        "{:?}",
+        head.headers
+    );
+
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Peek",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "manual", "onSuccess": ["peek"]}],
+            "steps": [{"name": "peek", "type": "elementRequest", "properties": {
+                "elementInstanceId": "${config.gmail}", "method": "HEAD", "api": "/hubs/general/messages",
+                "query": {"pageSize": 1}
+            }}]
+        }))
+        .await;
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await;
+    let execution_id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    let peek = &step(&execution, "peek")["output"];
+    assert_eq!(peek["request"]["method"], "HEAD", "{peek}");
+    assert_eq!(peek["response"]["code"], 200, "{peek}");
+    assert_eq!(peek["response"]["body"], Value::Null, "{peek}");
+    assert_eq!(
+        peek["response"]["headers"]["content-type"], "application/json",
+        "{peek}"
+    );
+    assert!(
+        peek["response"]["headers"]["elements-next-page-token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{peek}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_step_sends_its_form_as_multipart_to_ferrys_own_api() {
+    // Story: `request` steps sent a `body` as JSON but dropped `form`, so the hub's multipart
+    // operations (Gmail's send with attachments) could not be reached through ferry's own API.
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let grace = sandbox.account(1);
+    let gmail = sandbox
+        .connect_gmail("platform mail", &sandbox.account(0))
+        .await;
+    let token = gmail["token"].as_str().unwrap();
+    let message = json!({"to": grace, "subject": "Sent through ferry's API", "data": "A multipart body from a request step."});
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Send through the platform",
+            "triggers": [{"type": "manual", "onSuccess": ["send"]}],
+            "steps": [{"name": "send", "type": "request", "properties": {
+                "method": "POST", "api": "/hubs/general/messages",
+                "headers": {"Authorization": sandbox.element_auth(token)},
+                "form": {
+                    "body": message.to_string(),
+                    "file": {"value": "aGVsbG8sIGdyYWNl", "options": {"filename": "hello.txt", "contentType": "text/plain", "encoding": "base64"}}
+                }
+            }}]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let execution_id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    let send = &step(&execution, "send")["output"];
+    assert_eq!(send["response"]["code"], 200, "{send}");
+    assert!(send["response"]["body"]["id"].is_string(), "{send}");
+    assert_eq!(send["request"]["headers"]["Authorization"], "********");
+    assert_eq!(
+        send["request"]["form"]["file"]["options"]["filename"],
+        "hello.txt"
+    );
+
+    let arrived: Vec<Value> = sandbox
+        .mailbox(&grace)
+        .await
+        .into_iter()
+        .filter(|m| m["subject"] == "Sent through ferry's API")
+        .collect();
+    assert_eq!(arrived.len(), 1, "the email arrives once");
+    let raw = base64url(arrived[0]["raw"].as_str().unwrap());
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.contains("A multipart body from a request step."),
+        "{text}"
+    );
+    assert!(
+        text.contains("hello.txt"),
+        "the file part is attached: {text}"
+    );
+    mimecheck(&[raw]);
+}
+
 /// A loopback stub for httpRequest steps: echoes what it got, slowly when asked.
 async fn stub() -> String {
     use axum::routing::any;

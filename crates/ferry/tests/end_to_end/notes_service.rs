@@ -1,8 +1,9 @@
 //! A small REST service and OAuth2 authorization server that the connector builder's tests start
 //! on loopback: notes (page-numbered lists with a total, a change clock for polling, errors in a
-//! `fault` envelope), a per-tenant API-key endpoint, and an authorization server that consents at
-//! once, checks PKCE, and issues tokens by the code, refresh and client-credentials grants. The
-//! test holds its state and changes it as another client of the service would.
+//! `fault` envelope), a per-tenant API-key endpoint, an endpoint that echoes the headers it
+//! received, and an authorization server that consents at once, checks PKCE, and issues tokens
+//! by the code, refresh and client-credentials grants. The test holds its state and changes it as
+//! another client of the service would.
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -34,6 +35,8 @@ pub(crate) struct Service {
     pub(crate) client_grants: u64,
     /// Bumped by every change; a note's `created_at` and `updated_at` are its values.
     pub(crate) clock: u64,
+    /// The method and headers (lower-case names) of every call of `/v1/echo`.
+    pub(crate) echoed: Vec<(String, BTreeMap<String, String>)>,
 }
 
 impl Service {
@@ -282,6 +285,32 @@ async fn delete_note(
     }
 }
 
+/// Answers the headers it was sent, so a test sees exactly what reached the vendor.
+async fn echo(
+    State(service): State<Shared>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&service, &headers) {
+        return unauthorized();
+    }
+    let received: BTreeMap<String, String> = headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                value.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    service
+        .lock()
+        .unwrap()
+        .echoed
+        .push((method.to_string(), received.clone()));
+    axum::Json(json!({ "headers": received })).into_response()
+}
+
 /// An API-key endpoint under a per-tenant path: `?api_key=k-<tenant>` opens it.
 async fn tenant_stats(
     Path(tenant): Path<String>,
@@ -315,6 +344,7 @@ pub(crate) async fn start_service() -> (String, Shared) {
         .route("/oauth/token", post(token))
         .route("/v1/notes", get(list_notes).post(create_note))
         .route("/tenants/{tenant}/stats", get(tenant_stats))
+        .route("/v1/echo", get(echo))
         .route(
             "/v1/notes/{id}",
             get(get_note).put(replace_note).delete(delete_note),
