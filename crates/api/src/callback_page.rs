@@ -61,7 +61,7 @@ pub(crate) async fn oauth_callback(
                 .unwrap_or_default();
             page(
                 StatusCode::OK,
-                &format!("{} is connected", view.connector.def.name),
+                &format!("{} is connected", view.connector_name()),
                 &format!(
                     "<p>Instance <strong>{}</strong> (id {}) is authorized{account}.</p><p>You can close this tab.</p>",
                     encode_text(&view.instance.name),

@@ -87,7 +87,7 @@ pub(crate) async fn create_element(
         (status = 200, description = "The connector as the catalog shows it", body = Element),
         (status = 400, description = "The definition is not valid; `field` names the place", body = ErrorBody),
         (status = 403, description = "Another organization added the connector", body = ErrorBody),
-        (status = 409, description = "The connector is part of the installation", body = ErrorBody),
+        (status = 409, description = "The connector is part of the installation, or instances still use it (the message says how many)", body = ErrorBody),
     ))]
 pub(crate) async fn replace_element(
     State(state): State<ApiState>,
@@ -111,7 +111,7 @@ pub(crate) async fn replace_element(
     responses(
         (status = 200, description = "Deleted", body = Object),
         (status = 403, description = "Another organization added the connector", body = ErrorBody),
-        (status = 409, description = "The connector is part of the installation", body = ErrorBody),
+        (status = 409, description = "The connector is part of the installation, or instances still use it (the message says how many)", body = ErrorBody),
     ))]
 pub(crate) async fn delete_element(
     State(state): State<ApiState>,

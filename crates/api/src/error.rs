@@ -44,7 +44,8 @@ pub(crate) struct ErrorBody<'a> {
     request_id: String,
     /// What went wrong, for a person.
     message: &'a str,
-    /// What went wrong, for a program: `invalid_input`, `not_found`, `unauthenticated`, …
+    /// What went wrong, for a program: `invalid_input`, `not_found`, `unauthenticated`,
+    /// `credentials_refused`, `connector_missing`, …
     code: &'a str,
     /// The provider's own words, when the provider refused.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +106,22 @@ impl From<AppError> for ApiError {
                 ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
             },
             AppError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            AppError::ConnectorMissing { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "connector_missing", message)
+            }
+            AppError::CredentialsRefused {
+                fields,
+                provider_message,
+                ..
+            } => ApiError {
+                // One field is the one to fix; of several (a user name and a password), any may be.
+                field: Some(match fields.as_slice() {
+                    [one] => one.clone(),
+                    _ => "configuration".to_owned(),
+                }),
+                provider_message,
+                ..ApiError::new(StatusCode::BAD_REQUEST, "credentials_refused", message)
+            },
             AppError::PayloadTooLarge(_) => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
             }

@@ -198,6 +198,7 @@ pub(crate) async fn list_element_instances(
 #[utoipa::path(post, path = "/instances", tag = "instances",
     request_body(content = InstanceRequest, description = "Cloud Elements' instance body: `providerData.code` from the consent redirect and `configuration` with `oauth.api.key`, `oauth.api.secret`, `oauth.callback.url`"),
     responses((status = 200, description = "The new instance, with its token", body = InstanceBody),
+        (status = 400, description = "The body is not valid (`invalid_input`, `field` names it), or the vendor refused the typed credentials when asked whose account they open (`credentials_refused`)", body = ErrorBody),
         (status = 404, description = "The body names a connector ferry does not have", body = ErrorBody),
         (status = 409, description = "An instance of that name exists", body = ErrorBody),
         (status = 502, description = "The provider refused the code or could not be reached", body = ErrorBody)))]
@@ -216,6 +217,7 @@ pub(crate) async fn create_instance(
 #[utoipa::path(post, path = "/elements/{key}/instances", tag = "instances", params(("key" = String, Path, description = "The connector's key (`gmail`) or numeric id")),
     request_body(content = InstanceRequest, description = "Cloud Elements' instance body: `providerData.code` from the consent redirect and `configuration` with `oauth.api.key`, `oauth.api.secret`, `oauth.callback.url`"),
     responses((status = 200, description = "The new instance, with its token", body = InstanceBody),
+        (status = 400, description = "The body is not valid (`invalid_input`, `field` names it), or the vendor refused the typed credentials when asked whose account they open (`credentials_refused`)", body = ErrorBody),
         (status = 404, description = "The body names a connector ferry does not have", body = ErrorBody),
         (status = 409, description = "An instance of that name exists", body = ErrorBody),
         (status = 502, description = "The provider refused the code or could not be reached", body = ErrorBody)))]
@@ -410,8 +412,8 @@ pub(crate) async fn get_instance_configuration(
         .map(|(key, value)| ConfigurationItem {
             name: view
                 .connector
-                .def
-                .configuration_field(&key)
+                .as_ref()
+                .and_then(|connector| connector.def.configuration_field(&key))
                 .map(|f| f.name.clone())
                 .unwrap_or_else(|| key.clone()),
             key,
@@ -434,7 +436,7 @@ pub(crate) async fn get_instance_docs(
         .get_instance(&principal, instance_id(&id)?)
         .await?;
     Ok(Json(crate::docs::connector_document(
-        &view.connector.def,
+        &view.installed_connector()?.def,
         Some((view.instance.id.0, view.instance.name.as_str())),
     )))
 }

@@ -1,7 +1,7 @@
 //! Response bodies in Cloud Elements' shapes (camelCase, `element`, `createdDate`, …), plus a few
 //! ferry fields (`status`, `statusReason`, `account`) that say more than `valid` did.
 
-use ferry_app::InstanceView;
+use ferry_app::{InstanceView, connector_missing_reason};
 use ferry_connectors::Connector;
 use ferry_model::instance::AuthorizationState;
 use serde::Serialize;
@@ -194,13 +194,17 @@ impl ElementMetadata {
     }
 }
 
+/// The connector an instance was made of. When it is no longer installed, only its key is
+/// known: `id` and `hub` are null and `name` is the key.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ElementSummary {
-    pub id: i64,
+    #[schema(required = true)]
+    pub id: Option<i64>,
     pub key: String,
     pub name: String,
-    pub hub: String,
+    #[schema(required = true)]
+    pub hub: Option<String>,
     pub type_oauth: bool,
 }
 
@@ -222,13 +226,16 @@ pub(crate) struct InstanceBody {
     pub updated_date: String,
     pub token: String,
     pub element: ElementSummary,
-    pub element_id: i64,
+    /// Null when the instance's connector is no longer installed.
+    #[schema(required = true)]
+    pub element_id: Option<i64>,
     pub tags: Vec<String>,
     #[schema(value_type = Vec<Object>)]
     pub provision_interactions: Vec<serde_json::Value>,
     pub valid: bool,
     pub disabled: bool,
-    /// `active`, `pending`, `needs_reauthentication` or `disabled`.
+    /// `active`, `pending`, `needs_reauthentication`, `disabled` or `connector_missing` (its
+    /// connector is no longer installed: it can be read and deleted, not used).
     pub status: &'static str,
     pub status_reason: Option<String>,
     /// The provider account the instance is connected to.
@@ -249,11 +256,35 @@ pub(crate) struct InstanceBody {
 impl InstanceBody {
     pub fn of(view: &InstanceView) -> Self {
         let instance = &view.instance;
-        let def = &view.connector.def;
-        let status = if instance.disabled {
-            "disabled"
+        let element = match &view.connector {
+            Some(connector) => {
+                let def = &connector.def;
+                ElementSummary {
+                    id: Some(def.id),
+                    key: def.key.clone(),
+                    name: def.name.clone(),
+                    hub: Some(def.hub.clone()),
+                    type_oauth: def.oauth2().is_some(),
+                }
+            }
+            None => ElementSummary {
+                id: None,
+                key: instance.connector_key.clone(),
+                name: instance.connector_key.clone(),
+                hub: None,
+                type_oauth: instance.grant.is_some(),
+            },
+        };
+        // A missing connector comes first: nothing the instance's own state allows can work.
+        let (status, status_reason) = if view.connector.is_none() {
+            (
+                "connector_missing",
+                Some(connector_missing_reason(&instance.connector_key)),
+            )
+        } else if instance.disabled {
+            ("disabled", instance.state_reason.clone())
         } else {
-            instance.state.as_str()
+            (instance.state.as_str(), instance.state_reason.clone())
         };
         InstanceBody {
             id: instance.id.0,
@@ -261,20 +292,14 @@ impl InstanceBody {
             created_date: iso8601(instance.created_at_ms),
             updated_date: iso8601(instance.updated_at_ms),
             token: instance.token.expose().to_owned(),
-            element: ElementSummary {
-                id: def.id,
-                key: def.key.clone(),
-                name: def.name.clone(),
-                hub: def.hub.clone(),
-                type_oauth: def.oauth2().is_some(),
-            },
-            element_id: def.id,
+            element_id: element.id,
+            element,
             tags: instance.tags.clone(),
             provision_interactions: Vec::new(),
-            valid: instance.state == AuthorizationState::Active,
+            valid: instance.state == AuthorizationState::Active && view.connector.is_some(),
             disabled: instance.disabled,
             status,
-            status_reason: instance.state_reason.clone(),
+            status_reason,
             account: instance.account.clone(),
             max_cache_size: 0,
             cache_time_to_live: 0,

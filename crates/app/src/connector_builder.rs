@@ -7,6 +7,7 @@
 use crate::tenancy::Principal;
 use crate::{App, AppError};
 use ferry_connectors::{Catalog, Connector, ConnectorError, ConnectorOrigin};
+use ferry_store::{ConnectorIdChoice, ConnectorUsage, NewConnectorDefinition};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,35 @@ fn definition_error(error: ConnectorError) -> AppError {
     }
 }
 
+/// A definition added without an id is stored without one: the store chose it, and the row
+/// holds it.
+fn with_stored_id(mut definition: Value, id: i64) -> Value {
+    if let Some(fields) = definition.as_object_mut() {
+        fields.entry("id").or_insert(id.into());
+    }
+    definition
+}
+
+/// Why a connector with instances is not deleted, and what to do first.
+fn in_use_message(key: &str, usage: ConnectorUsage) -> String {
+    let total = usage.total();
+    let (counted, them) = if total == 1 {
+        ("1 instance".to_owned(), "it")
+    } else {
+        (format!("{total} instances"), "them")
+    };
+    let where_they_are = match usage.elsewhere {
+        0 => String::new(),
+        1 if total == 1 => ", in another organization".to_owned(),
+        all if all == total => ", all in other organizations".to_owned(),
+        1 => ", 1 of them in another organization".to_owned(),
+        elsewhere => format!(", {elsewhere} of them in other organizations"),
+    };
+    format!(
+        "the {key} connector still has {counted}{where_they_are}; delete {them} first (DELETE /instances/{{id}}), then the connector"
+    )
+}
+
 impl App {
     fn swap_catalog(&self, catalog: Catalog) {
         *self.inner.catalog.write().expect("catalog lock poisoned") = Arc::new(catalog);
@@ -65,6 +95,7 @@ impl App {
                     location: location.clone(),
                     message: format!("not JSON: {e}"),
                 })
+                .map(|value| with_stored_id(value, definition.id))
                 .and_then(|value| catalog.load_definition(&location, value))
                 .and_then(|connector| catalog.with_connector(connector));
             match loaded {
@@ -101,7 +132,8 @@ impl App {
             .unwrap_or(FIRST_USER_ID)
     }
 
-    /// Checks a definition sent by a user and gives it an id when it has none.
+    /// Checks a definition sent by a user, giving it the next id this process knows to be free
+    /// when it has none (the store may give a higher one).
     fn checked_definition(&self, mut definition: Value) -> Result<Connector, AppError> {
         let Some(fields) = definition.as_object_mut() else {
             return Err(AppError::input(
@@ -117,12 +149,14 @@ impl App {
             .map_err(definition_error)
     }
 
-    /// `POST /elements`: adds a connector.
+    /// `POST /elements`: adds a connector. Without an `id` in the definition, the store gives
+    /// the next free one, so processes adding connectors at the same moment never pick the same.
     pub async fn create_connector(
         &self,
         principal: &Principal,
         definition: Value,
     ) -> Result<Arc<Connector>, AppError> {
+        let id_given = definition.get("id").is_some();
         let connector = self.checked_definition(definition)?;
         let key = connector.def.key.clone();
         if self.catalog().get(&key).is_some() {
@@ -134,15 +168,26 @@ impl App {
         self.catalog()
             .admits(&connector)
             .map_err(definition_error)?;
+        let mut written = connector.definition().clone();
+        let id = if id_given {
+            ConnectorIdChoice::Given(connector.def.id)
+        } else {
+            if let Some(fields) = written.as_object_mut() {
+                fields.remove("id");
+            }
+            ConnectorIdChoice::Next {
+                at_least: connector.def.id,
+            }
+        };
         self.inner
             .store
-            .insert_connector_definition(
-                &key,
-                connector.def.id,
-                &connector.definition().to_string(),
-                (principal.organization.id, principal.user.id),
-                self.now_ms(),
-            )
+            .insert_connector_definition(NewConnectorDefinition {
+                key: &key,
+                id,
+                definition: &written.to_string(),
+                created_by: (principal.organization.id, principal.user.id),
+                now_ms: self.now_ms(),
+            })
             .await?;
         self.load_user_connectors().await?;
         tracing::info!(connector = %key, "connector added");
@@ -199,16 +244,23 @@ impl App {
         self.connector(&existing.def.key)
     }
 
-    /// `DELETE /elements/{key}`: removes a connector this organization added. Its instances stay
-    /// (their calls answer that the connector is gone) until they are deleted or it is added again.
+    /// `DELETE /elements/{key}`: removes a connector this organization added, once no instance
+    /// uses it — in any organization, as connectors are installation-wide. An instance left
+    /// without its connector could make no call, so the caller deletes the instances first.
     pub async fn delete_connector(&self, principal: &Principal, key: &str) -> Result<(), AppError> {
         let existing = self.owned_user_connector(principal, key).await?;
-        self.inner
+        let key = &existing.def.key;
+        let usage = self
+            .inner
             .store
-            .delete_connector_definition(&existing.def.key)
+            .connector_usage(key, principal.organization.id)
             .await?;
+        if usage.total() > 0 {
+            return Err(AppError::Conflict(in_use_message(key, usage)));
+        }
+        self.inner.store.delete_connector_definition(key).await?;
         self.load_user_connectors().await?;
-        tracing::info!(connector = %existing.def.key, "connector deleted");
+        tracing::info!(connector = %key, "connector deleted");
         Ok(())
     }
 
@@ -267,5 +319,30 @@ impl App {
             )));
         }
         Ok(existing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connector_in_use_says_how_many_instances_use_it_and_where() {
+        let usage = |in_organization, elsewhere| ConnectorUsage {
+            in_organization,
+            elsewhere,
+        };
+        assert_eq!(
+            in_use_message("notes", usage(1, 0)),
+            "the notes connector still has 1 instance; delete it first (DELETE /instances/{id}), then the connector"
+        );
+        assert_eq!(
+            in_use_message("notes", usage(2, 1)),
+            "the notes connector still has 3 instances, 1 of them in another organization; delete them first (DELETE /instances/{id}), then the connector"
+        );
+        assert_eq!(
+            in_use_message("notes", usage(0, 2)),
+            "the notes connector still has 2 instances, all in other organizations; delete them first (DELETE /instances/{id}), then the connector"
+        );
     }
 }

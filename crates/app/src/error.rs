@@ -1,5 +1,6 @@
 use ferry_connectors::{ConnectorError, CredentialsError};
 use ferry_engine::FlowProblem;
+use ferry_model::InstanceId;
 use ferry_oauth::OAuthError;
 use ferry_store::StoreError;
 use thiserror::Error;
@@ -25,6 +26,22 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The instance's connector is no longer installed (its folder taken out of the connectors
+    /// directory, its stored definition no longer loading, or deleted by a process that had not
+    /// yet seen the instance): the instance can be read and deleted, not used.
+    #[error("instance {instance}: {}", connector_missing_reason(connector))]
+    ConnectorMissing {
+        instance: InstanceId,
+        connector: String,
+    },
+    /// The vendor refused the credentials an instance was being created with; `fields` are the
+    /// configuration fields holding them.
+    #[error("{message}")]
+    CredentialsRefused {
+        fields: Vec<String>,
+        message: String,
+        provider_message: Option<String>,
+    },
     #[error("{0}")]
     PayloadTooLarge(String),
     /// The instance's grant was revoked or expired at the provider.
@@ -51,6 +68,13 @@ pub enum AppError {
     InvalidFlow { problems: Vec<FlowProblem> },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What an instance whose connector is gone says about itself, in its state and its errors.
+pub fn connector_missing_reason(connector: &str) -> String {
+    format!(
+        "its connector {connector} is no longer installed; add the connector again or delete the instance"
+    )
 }
 
 impl AppError {

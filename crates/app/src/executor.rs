@@ -89,7 +89,10 @@ fn error_exchange(error: AppError) -> HttpExchange {
         AppError::Forbidden(_) => (403, None),
         AppError::NotFound(_) => (404, None),
         AppError::InvalidInput { .. } | AppError::InvalidFlow { .. } => (400, None),
-        AppError::Conflict(_) => (409, None),
+        AppError::Conflict(_) | AppError::ConnectorMissing { .. } => (409, None),
+        AppError::CredentialsRefused {
+            provider_message, ..
+        } => (400, provider_message.clone()),
         AppError::PayloadTooLarge(_) => (413, None),
         AppError::RateLimited { .. } => (429, None),
         AppError::Provider {

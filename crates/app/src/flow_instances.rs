@@ -114,12 +114,7 @@ impl App {
                             format!("there is no connector instance {id}"),
                         )
                     })?;
-                if self
-                    .connector(&instance.connector_key)?
-                    .def
-                    .events
-                    .is_none()
-                {
+                if self.instance_connector(&instance)?.def.events.is_none() {
                     return Err(AppError::input(
                         "triggers.elementInstanceId",
                         format!(

@@ -34,7 +34,7 @@ impl App {
                 });
             }
         }
-        let connector = self.connector(&instance.connector_key)?;
+        let connector = self.instance_connector(instance)?;
         let credentials = self.credentials_for(instance);
         let context = InstanceContext {
             instance_id: Some(instance.id.0),

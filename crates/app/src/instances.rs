@@ -40,13 +40,34 @@ pub struct InstanceInput {
 #[derive(Debug, Clone)]
 pub struct InstanceView {
     pub instance: Instance,
-    pub connector: Arc<Connector>,
+    /// `None` when the instance's connector is no longer installed: the instance is still listed,
+    /// read and deleted, and says why it cannot be used.
+    pub connector: Option<Arc<Connector>>,
     pub user: Option<User>,
     /// The URL to give the vendor for webhook events, when the connector receives them.
     pub events_webhook_url: Option<String>,
 }
 
 impl InstanceView {
+    /// The connector's name, or its key when it is no longer installed.
+    pub fn connector_name(&self) -> &str {
+        self.connector
+            .as_ref()
+            .map_or(&self.instance.connector_key, |connector| {
+                &connector.def.name
+            })
+    }
+
+    /// The connector, or the error that says it is no longer installed.
+    pub fn installed_connector(&self) -> Result<&Arc<Connector>, AppError> {
+        self.connector
+            .as_ref()
+            .ok_or_else(|| AppError::ConnectorMissing {
+                instance: self.instance.id,
+                connector: self.instance.connector_key.clone(),
+            })
+    }
+
     /// Configuration as shown to callers: secret values masked.
     pub fn masked_configuration(&self) -> BTreeMap<String, String> {
         let mut shown = self.instance.configuration.clone();
@@ -236,13 +257,27 @@ impl App {
         }
     }
 
+    /// The connector an instance was made of, or why it cannot be used: the connector is no
+    /// longer installed.
+    pub(crate) fn instance_connector(
+        &self,
+        instance: &Instance,
+    ) -> Result<Arc<Connector>, AppError> {
+        self.catalog()
+            .get(&instance.connector_key)
+            .cloned()
+            .ok_or_else(|| AppError::ConnectorMissing {
+                instance: instance.id,
+                connector: instance.connector_key.clone(),
+            })
+    }
+
     pub(crate) async fn view(&self, instance: Instance) -> Result<InstanceView, AppError> {
-        let connector = self.connector(&instance.connector_key)?;
+        let connector = self.catalog().get(&instance.connector_key).cloned();
         let user = self.inner.store.get_user(instance.user_id).await?;
         let events_webhook_url = connector
-            .def
-            .events
             .as_ref()
+            .and_then(|connector| connector.def.events.as_ref())
             .filter(|events| events.webhook.is_some())
             .map(|_| self.inner.config.events_webhook_url(instance.id));
         Ok(InstanceView {
@@ -253,9 +288,10 @@ impl App {
         })
     }
 
-    /// Creates an instance from an authorization code (the Cloud Elements way) or from an existing
-    /// refresh token (`externalAuthentication: "initial"`). Nothing is stored unless the provider
-    /// accepted the grant.
+    /// Creates an instance from an authorization code (the Cloud Elements way), from an existing
+    /// refresh token (`externalAuthentication: "initial"`), by the client-credentials grant, or
+    /// from typed credentials (API key, Basic). Nothing is stored unless the provider accepted the
+    /// grant, or did not refuse the typed credentials when asked whose account they open.
     pub async fn create_instance(
         &self,
         principal: &Principal,
@@ -284,14 +320,16 @@ impl App {
                 ));
             }
         };
+        let split = split_configuration(def, &input.configuration);
+        let mut typed_account = None;
         let grant = match def.oauth2() {
             None => {
                 // API key, HTTP Basic or no auth: what the auth reads must be there now.
                 check_required(def, &input.configuration, false)?;
+                typed_account = self.check_typed_credentials(&connector, &split).await?;
                 None
             }
             Some(oauth) => {
-                let split = split_configuration(def, &input.configuration);
                 let credentials = client_credentials(&split.plain, &split.secret);
                 let tokens = if oauth.grant == OAuth2Grant::ClientCredentials {
                     check_required(def, &input.configuration, true)?;
@@ -342,7 +380,6 @@ impl App {
                 Some(self.grant_from(def, tokens.0, tokens.1.as_ref()))
             }
         };
-        let split = split_configuration(def, &input.configuration);
         let token = generate_secret();
         let instance = self
             .inner
@@ -363,63 +400,14 @@ impl App {
                 now_ms: self.now_ms(),
             })
             .await?;
-        let instance = self.learn_account(instance).await;
+        let instance = match typed_account {
+            Some(account) => self.record_account(instance, account).await,
+            // Typed credentials were asked about already; a grant's account is learned now.
+            None if grant.is_none() => instance,
+            None => self.learn_account(instance).await,
+        };
         tracing::info!(instance_id = %instance.id, connector = %def.key, "instance created");
         self.view(instance).await
-    }
-
-    /// Asks the connector's identity operation which account the grant belongs to. A failure here
-    /// does not undo the instance; it only leaves the account unknown.
-    pub(crate) async fn learn_account(&self, instance: Instance) -> Instance {
-        let Ok(connector) = self.connector(&instance.connector_key) else {
-            return instance;
-        };
-        let Some(identity) = &connector.def.identity else {
-            return instance;
-        };
-        let credentials = self.credentials_for(&instance);
-        let context = ferry_connectors::InstanceContext {
-            instance_id: Some(instance.id.0),
-            account: None,
-            configuration: Some(&instance.configuration),
-            secrets: Some(&instance.secret_configuration),
-        };
-        match self
-            .inner
-            .runtime
-            .invoke_operation(&connector, &context, &credentials, &identity.operation)
-            .await
-        {
-            Ok(reply) => match reply
-                .json()
-                .ok()
-                .as_ref()
-                .and_then(|body| body.pointer(&identity.account))
-                .and_then(|v| v.as_str())
-            {
-                Some(account) => {
-                    if let Err(error) = self
-                        .inner
-                        .store
-                        .set_instance_account(instance.id, account)
-                        .await
-                    {
-                        tracing::warn!(instance_id = %instance.id, error = %error, "could not record the instance's account");
-                        return instance;
-                    }
-                    self.forget_cached_instances();
-                    Instance {
-                        account: Some(account.to_owned()),
-                        ..instance
-                    }
-                }
-                None => instance,
-            },
-            Err(error) => {
-                tracing::warn!(instance_id = %instance.id, error = %error, "could not learn the instance's account");
-                instance
-            }
-        }
     }
 
     pub async fn get_instance(
@@ -463,7 +451,7 @@ impl App {
         replace: bool,
     ) -> Result<InstanceView, AppError> {
         let current = self.get_instance(principal, id).await?;
-        let def = &current.connector.def;
+        let def = &current.installed_connector()?.def;
         if let Some(key) = &input.connector
             && self.connector(key)?.def.key != def.key
         {

@@ -178,9 +178,9 @@ impl App {
         id: InstanceId,
     ) -> Result<HostedAuthorization, AppError> {
         let view = self.get_instance(principal, id).await?;
-        oauth_connector(&view.connector)?;
-        self.hosted_consent(&view.connector.clone(), view.instance)
-            .await
+        let connector = view.installed_connector()?.clone();
+        oauth_connector(&connector)?;
+        self.hosted_consent(&connector, view.instance).await
     }
 
     async fn hosted_consent(
@@ -286,7 +286,7 @@ impl App {
         let code = code.filter(|c| !c.is_empty()).ok_or_else(|| {
             AppError::input("code", "the callback has neither a code nor an error")
         })?;
-        let connector = self.connector(&instance.connector_key)?;
+        let connector = self.instance_connector(&instance)?;
         let oauth = oauth_connector(&connector)?;
         let credentials =
             client_credentials(&instance.configuration, &instance.secret_configuration)?;

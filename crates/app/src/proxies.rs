@@ -272,7 +272,7 @@ impl App {
             ));
         }
         if let Some(operations) = &proxy.operations {
-            let connector = self.connector(&instance.connector_key)?;
+            let connector = self.instance_connector(instance)?;
             check_operations(
                 "operations",
                 operations,
@@ -469,7 +469,7 @@ impl App {
         }
         if let Some(operations) = &input.scopes.operations {
             let instance = self.owned_instance(principal, proxy.instance_id).await?;
-            let connector = self.connector(&instance.connector_key)?;
+            let connector = self.instance_connector(&instance)?;
             check_operations(
                 "scopes.operations",
                 operations,
@@ -587,7 +587,7 @@ impl App {
             .get_instance(principal.organization.id, proxy.instance_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no instance {}", proxy.instance_id)))?;
-        let connector = self.connector(&instance.connector_key)?;
+        let connector = self.instance_connector(&instance)?;
         Ok((proxy, connector))
     }
 
@@ -617,7 +617,11 @@ impl App {
         let Some(instance) = store.get_instance_by_id(proxy.instance_id).await? else {
             return Ok(None);
         };
-        let connector = self.connector(&instance.connector_key)?;
+        // Like the instance's other troubles, this is the owner's to fix; callers learn only
+        // that the API is unavailable.
+        let connector = self.instance_connector(&instance).map_err(|_| {
+            AppError::Unavailable("this API is unavailable until its owner repairs it".into())
+        })?;
         let keys = store
             .list_proxy_keys(proxy.id)
             .await?

@@ -368,7 +368,7 @@ impl App {
         let instance = store.get_instance_by_id(target).await?.ok_or_else(|| {
             AppError::NotFound(format!("connector instance {target} was deleted"))
         })?;
-        let connector = self.connector(&instance.connector_key)?;
+        let connector = self.instance_connector(&instance)?;
         // A connector whose events only come by webhook has nothing to poll.
         if !connector.def.events.as_ref().is_some_and(|e| e.polls()) {
             return Ok(0);

@@ -313,12 +313,40 @@ fn entered(def: &ConnectorDef, form: &AuthenticateForm) -> Entered {
     entered
 }
 
+/// "Site", "Site and API token", "Site, Account email and API token".
+fn listed(labels: &[&str]) -> String {
+    match labels {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [first @ .., last] => format!("{} and {last}", first.join(", ")),
+    }
+}
+
 /// "Site is required." / "Site, Account email and API token are required."
 fn required_in_words(labels: &[&str]) -> String {
     match labels {
         [] => String::new(),
         [one] => format!("{one} is required."),
-        [first @ .., last] => format!("{} and {last} are required.", first.join(", ")),
+        _ => format!("{} are required.", listed(labels)),
+    }
+}
+
+/// A configuration field as the form labels it.
+fn label_of<'a>(def: &'a ConnectorDef, key: &'a str) -> &'a str {
+    def.configuration_field(key)
+        .map_or(key, |field| field.name.as_str())
+}
+
+/// The vendor's refusal of what was typed, naming the fields by their labels.
+fn refused_in_words(def: &ConnectorDef, fields: &[String], said: Option<&str>) -> String {
+    let labels: Vec<&str> = fields.iter().map(|key| label_of(def, key)).collect();
+    let problem = format!(
+        "The vendor refused the credentials in {}; check them and try again",
+        listed(&labels)
+    );
+    match said {
+        Some(said) => format!("{problem} (the provider said: {said})"),
+        None => format!("{problem}."),
     }
 }
 
@@ -337,10 +365,7 @@ async fn create_configured(
             .is_empty()
             .then_some("Instance name")
             .into_iter()
-            .chain(entered.missing.iter().map(|key| {
-                def.configuration_field(key)
-                    .map_or(key.as_str(), |field| field.name.as_str())
-            }))
+            .chain(entered.missing.iter().map(|key| label_of(def, key)))
             .collect();
         let retry = Retry {
             problem: required_in_words(&labels),
@@ -366,6 +391,19 @@ async fn create_configured(
     {
         Ok(view) => {
             Redirect::to(&format!("/console/instances/{}", view.instance.id)).into_response()
+        }
+        Err(AppError::CredentialsRefused {
+            fields,
+            provider_message,
+            ..
+        }) => {
+            let retry = Retry {
+                problem: refused_in_words(def, &fields, provider_message.as_deref()),
+                invalid: fields,
+                name_invalid: false,
+                form,
+            };
+            connector_page(person, connector, Some(retry))
         }
         Err(error) => {
             let field = match &error {
@@ -437,6 +475,23 @@ mod tests {
             "Instance name, Site and API token are required."
         );
         assert_eq!(required_in_words(&["Site"]), "Site is required.");
+    }
+
+    #[test]
+    fn refused_credentials_are_named_by_their_labels() {
+        let jira = bundled("jira");
+        assert_eq!(
+            refused_in_words(
+                &jira,
+                &["jira.email".into(), "jira.api.token".into()],
+                Some("Client must be authenticated")
+            ),
+            "The vendor refused the credentials in Account email and API token; check them and try again (the provider said: Client must be authenticated)"
+        );
+        assert_eq!(
+            refused_in_words(&jira, &["jira.api.token".into()], None),
+            "The vendor refused the credentials in API token; check them and try again."
+        );
     }
 
     #[test]

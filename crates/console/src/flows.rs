@@ -219,7 +219,7 @@ async fn flow_page(
         .map(|view| {
             (
                 view.instance.id.to_string(),
-                format!("{} ({})", view.instance.name, view.connector.def.name),
+                format!("{} ({})", view.instance.name, view.connector_name()),
             )
         })
         .collect();

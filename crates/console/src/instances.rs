@@ -4,12 +4,12 @@
 
 use crate::ConsoleState;
 use crate::authenticate::uses_consent;
-use crate::pages::{SignedIn, date_text, failed, in_words, render};
+use crate::pages::{SignedIn, date_text, failed, in_words, render, sentence};
 use crate::session::{CsrfForm, Person};
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use ferry_app::{AppError, InstanceView};
+use ferry_app::{AppError, InstanceView, connector_missing_reason};
 use ferry_model::InstanceId;
 use ferry_model::instance::AuthorizationState;
 use ferry_store::InstanceFilter;
@@ -78,6 +78,12 @@ struct InstanceRow {
 
 fn state_in_words(view: &InstanceView) -> (String, &'static str) {
     let instance = &view.instance;
+    if view.connector.is_none() {
+        return (
+            sentence(&connector_missing_reason(&instance.connector_key)),
+            "warning",
+        );
+    }
     if instance.disabled {
         return (
             "Disabled: calls are refused until it is enabled".into(),
@@ -122,7 +128,7 @@ pub(crate) async fn instances(State(state): State<ConsoleState>, person: Person)
             .map(|view| InstanceRow {
                 id: view.instance.id.0,
                 name: view.instance.name.clone(),
-                connector: view.connector.def.name.clone(),
+                connector: view.connector_name().to_owned(),
                 account: view.instance.account.clone().unwrap_or_default(),
                 state: state_in_words(view).0,
                 tags: view.instance.tags.join(", "),
@@ -165,7 +171,7 @@ struct EventsWebhook {
 
 fn events_webhook(view: &InstanceView) -> Option<EventsWebhook> {
     let url = view.events_webhook_url.clone()?;
-    let def = &view.connector.def;
+    let def = &view.connector.as_ref()?.def;
     let signature = &def.events.as_ref()?.webhook.as_ref()?.signature;
     Some(EventsWebhook {
         url,
@@ -199,12 +205,15 @@ async fn instance_page(
         problem,
         csrf: person.session.csrf_token.clone(),
         configuration: view.masked_configuration().into_iter().collect(),
-        reauthenticates: uses_consent(&view.connector.def),
+        reauthenticates: view
+            .connector
+            .as_ref()
+            .is_some_and(|connector| uses_consent(&connector.def)),
         events_webhook: events_webhook(&view),
         instance: InstanceFacts {
             id: instance.id.0,
             name: instance.name.clone(),
-            connector: view.connector.def.name.clone(),
+            connector: view.connector_name().to_owned(),
             account: instance
                 .account
                 .clone()
@@ -401,9 +410,10 @@ pub(crate) async fn instance_document(
         Ok(id) => state.app.get_instance(&person.session.principal, id).await,
         Err(error) => Err(error),
     };
+    let view = view.and_then(|view| Ok((view.installed_connector()?.clone(), view)));
     match view {
-        Ok(view) => axum::Json(ferry_connectors::connector_openapi(
-            &view.connector.def,
+        Ok((connector, view)) => axum::Json(ferry_connectors::connector_openapi(
+            &connector.def,
             &ferry_connectors::DocsTarget {
                 server_url: format!("/console/instances/{}/api", view.instance.id),
                 instance: Some(ferry_connectors::DocumentedInstance {

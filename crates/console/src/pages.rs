@@ -53,12 +53,18 @@ pub(crate) fn in_words(error: &AppError) -> String {
             message,
             provider_message: Some(said),
             ..
+        }
+        | AppError::CredentialsRefused {
+            message,
+            provider_message: Some(said),
+            ..
         } => format!("{} (the provider said: {said})", sentence(message)),
         other => sentence(&other.to_string()),
     }
 }
 
-fn sentence(text: &str) -> String {
+/// `text` with a capital first letter.
+pub(crate) fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -66,9 +72,23 @@ fn sentence(text: &str) -> String {
     }
 }
 
+/// A field as a person knows it: its label, with the path inside it when the problem is deeper
+/// (`Rate limit (rateLimit.requests)`). Names with dots of their own (`oauth.api.key`) are
+/// matched whole before the first segment is.
 fn field_label(field: &str) -> String {
     let base = field.split(['[', '.']).next().unwrap_or(field);
-    let label = match base {
+    match known_label(field) {
+        Some(label) => label.to_owned(),
+        None => match known_label(base) {
+            Some(label) => format!("{label} ({field})"),
+            None if field.len() > base.len() => format!("{base} ({field})"),
+            None => field.to_owned(),
+        },
+    }
+}
+
+fn known_label(field: &str) -> Option<&'static str> {
+    Some(match field {
         "basePath" => "Base path",
         "instanceId" => "Instance",
         "operations" => "Operations to expose",
@@ -84,13 +104,8 @@ fn field_label(field: &str) -> String {
         "password" => "Password",
         "email" => "Email",
         "configuration" => "Configuration",
-        other => other,
-    };
-    if field.len() > base.len() {
-        format!("{label} ({field})")
-    } else {
-        label.to_owned()
-    }
+        _ => return None,
+    })
 }
 
 pub(crate) fn list(text: &str) -> Vec<String> {
@@ -257,7 +272,9 @@ async fn proxies_page(
                 id: view.instance.id.0,
                 label: format!(
                     "{} ({}, {})",
-                    view.instance.name, view.connector.def.name, view.instance.id
+                    view.instance.name,
+                    view.connector_name(),
+                    view.instance.id
                 ),
             })
             .collect(),
@@ -269,6 +286,7 @@ async fn proxies_page(
 pub(crate) fn failed(error: &AppError) -> Response {
     let status = match error {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::ConnectorMissing { .. } => StatusCode::CONFLICT,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
@@ -708,4 +726,30 @@ pub(crate) async fn calls_csv(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `field_label` cut every field at its first dot, so `oauth.api.key` was looked up as `oauth`
+    // and a problem with it read "oauth (oauth.api.key): …": its own label never applied.
+    #[test]
+    fn fields_whose_names_hold_dots_get_their_own_labels() {
+        let problem = |field: &str| {
+            in_words(&AppError::InvalidInput {
+                field: Some(field.to_owned()),
+                message: "is wrong".into(),
+            })
+        };
+        assert_eq!(problem("oauth.api.key"), "OAuth API Key: is wrong");
+        assert_eq!(problem("oauth.api.secret"), "OAuth API Secret: is wrong");
+        assert_eq!(
+            problem("rateLimit.requests"),
+            "Rate limit (rateLimit.requests): is wrong"
+        );
+        assert_eq!(problem("name"), "Name: is wrong");
+        assert_eq!(problem("jira.site"), "jira (jira.site): is wrong");
+        assert_eq!(problem("tags"), "tags: is wrong");
+    }
 }

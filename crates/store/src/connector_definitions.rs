@@ -6,6 +6,31 @@ use crate::{Store, StoreError, StoreResult};
 use ferry_model::{OrganizationId, UserId};
 use sqlx::Row;
 
+/// How many times an insert choosing the next free id tries again after another process took
+/// the id it chose.
+const NEXT_ID_ATTEMPTS: usize = 32;
+
+/// Where a new definition's numeric id comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorIdChoice {
+    /// The definition names its id; another connector having it is a conflict.
+    Given(i64),
+    /// The store gives the next id no stored definition has, `at_least` or above.
+    Next { at_least: i64 },
+}
+
+/// A definition to add.
+#[derive(Debug, Clone, Copy)]
+pub struct NewConnectorDefinition<'a> {
+    pub key: &'a str,
+    pub id: ConnectorIdChoice,
+    /// The definition as written, JSON text (without an `id` when the store chooses it).
+    pub definition: &'a str,
+    /// The organization and user adding it.
+    pub created_by: (OrganizationId, UserId),
+    pub now_ms: i64,
+}
+
 /// One stored definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredConnectorDefinition {
@@ -54,30 +79,73 @@ impl Store {
             .collect()
     }
 
-    /// Adds a definition; a key or id that exists is a conflict.
+    /// Adds a definition and answers the id it has. A key that exists is a conflict, and so is
+    /// a given id that exists; an id left to the store is the next free one, however many
+    /// processes add connectors at the same moment.
     pub async fn insert_connector_definition(
         &self,
-        key: &str,
-        id: i64,
-        definition: &str,
-        created_by: (OrganizationId, UserId),
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO connector_definitions \
-             (connector_key, connector_id, definition, organization_id, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(key)
-        .bind(id)
-        .bind(definition)
-        .bind(created_by.0.0)
-        .bind(created_by.1.0)
-        .bind(now_ms)
-        .execute(&self.writer)
-        .await
-        .map_err(conflict_or("a connector with this key or id"))?;
-        Ok(())
+        new: NewConnectorDefinition<'_>,
+    ) -> StoreResult<i64> {
+        match new.id {
+            ConnectorIdChoice::Given(id) => {
+                sqlx::query(
+                    "INSERT INTO connector_definitions \
+                     (connector_key, connector_id, definition, organization_id, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(new.key)
+                .bind(id)
+                .bind(new.definition)
+                .bind(new.created_by.0.0)
+                .bind(new.created_by.1.0)
+                .bind(new.now_ms)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict_or("a connector with this key or id"))?;
+                Ok(id)
+            }
+            ConnectorIdChoice::Next { at_least } => {
+                for _ in 0..NEXT_ID_ATTEMPTS {
+                    // The id is chosen in the insert itself; two processes that choose the same
+                    // one at once collide on the id's unique index, and the later one chooses
+                    // again.
+                    let inserted = sqlx::query(
+                        "INSERT INTO connector_definitions \
+                         (connector_key, connector_id, definition, organization_id, created_by, created_at, updated_at) \
+                         SELECT $1, CASE WHEN MAX(connector_id) >= $2 THEN MAX(connector_id) + 1 ELSE $2 END, \
+                         $3, $4, $5, $6, $6 FROM connector_definitions \
+                         RETURNING connector_id",
+                    )
+                    .bind(new.key)
+                    .bind(at_least)
+                    .bind(new.definition)
+                    .bind(new.created_by.0.0)
+                    .bind(new.created_by.1.0)
+                    .bind(new.now_ms)
+                    .fetch_one(&self.writer)
+                    .await;
+                    match inserted {
+                        Ok(row) => return Ok(row.try_get("connector_id")?),
+                        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                            if self.connector_key_exists(new.key).await? {
+                                return Err(StoreError::Conflict("a connector with this key"));
+                            }
+                        }
+                        Err(error) => return Err(StoreError::Database(error)),
+                    }
+                }
+                Err(StoreError::Conflict("a connector with the next free id"))
+            }
+        }
+    }
+
+    async fn connector_key_exists(&self, key: &str) -> StoreResult<bool> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM connector_definitions WHERE connector_key = $1")
+                .bind(key)
+                .fetch_one(&self.writer)
+                .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
     /// Replaces a definition; `false` when there is none with this key. The time of change only

@@ -55,6 +55,19 @@ pub struct InstanceFilter {
     pub connector_key: Option<String>,
 }
 
+/// How many instances use one connector: in one organization, and in all the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectorUsage {
+    pub in_organization: i64,
+    pub elsewhere: i64,
+}
+
+impl ConnectorUsage {
+    pub fn total(&self) -> i64 {
+        self.in_organization + self.elsewhere
+    }
+}
+
 const INSTANCE_COLUMNS: &str = "id, organization_id, user_id, connector_key, name, tags, configuration, \
      secret_configuration, token_sealed, access_token_sealed, refresh_token_sealed, access_expires_at, refresh_due_at, \
      granted_scope, account, grant_version, auth_state, auth_state_reason, disabled, external_authentication, \
@@ -232,6 +245,28 @@ impl Store {
             }
         }
         Ok(instances)
+    }
+
+    /// How many instances of connector `connector_key` there are, in `organization` and outside it.
+    pub async fn connector_usage(
+        &self,
+        connector_key: &str,
+        organization: OrganizationId,
+    ) -> StoreResult<ConnectorUsage> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN organization_id = $2 THEN 1 ELSE 0 END), 0) AS mine, \
+             COUNT(*) AS total FROM instances WHERE connector_key = $1",
+        )
+        .bind(connector_key)
+        .bind(organization.0)
+        .fetch_one(&self.pool)
+        .await?;
+        let in_organization: i64 = row.try_get("mine")?;
+        let total: i64 = row.try_get("total")?;
+        Ok(ConnectorUsage {
+            in_organization,
+            elsewhere: total - in_organization,
+        })
     }
 
     /// Applies a partial update; returns the updated instance, or `None` if it does not exist in

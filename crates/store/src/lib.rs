@@ -22,7 +22,9 @@ mod tenancy;
 mod webhook_events;
 
 pub use activity::ExecutionCount;
-pub use connector_definitions::StoredConnectorDefinition;
+pub use connector_definitions::{
+    ConnectorIdChoice, NewConnectorDefinition, StoredConnectorDefinition,
+};
 pub use console_sessions::ConsoleSessionRecord;
 pub use database::{Dialect, Store, StoreOptions};
 pub use error::StoreError;
@@ -30,7 +32,7 @@ pub use executions::{
     CancelOutcome, ExecutionFilter, NewExecution, NewStepExecution, PendingCommit, StepCommit,
 };
 pub use flows::{FlowInstanceChanges, FlowInstanceFilter, NewFlowInstance};
-pub use instances::{GrantUpdate, InstanceFilter, InstanceUpdate, NewInstance};
+pub use instances::{ConnectorUsage, GrantUpdate, InstanceFilter, InstanceUpdate, NewInstance};
 pub use oauth_authorizations::{NewOAuthAuthorization, OAuthAuthorization};
 pub use proxies::{
     BucketState, NewProxy, NewProxyKey, TokenOutcome, TokenRequest, UsageGroup, UsageQuery,

@@ -414,7 +414,7 @@ async fn a_connector_written_only_as_a_definition_does_what_gmail_does() {
         after_restart.text
     );
 
-    // Delete takes it out of the catalog; its instance's calls say so.
+    // Delete takes a connector no instance uses out of the catalog.
     let removed = sandbox
         .api(Method::DELETE, "/elements/notes-eu", None)
         .await;

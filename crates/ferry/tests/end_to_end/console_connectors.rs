@@ -9,6 +9,7 @@
 use crate::browser_docs::{browser_tools, run_scenario};
 use crate::connector_webhooks::{WEBHOOK_SECRET, deliver, notes_push_definition, signed, unix_now};
 use crate::console::{ADMIN, csrf_of, password, sign_in};
+use crate::credential_checks::identified_stats_definition;
 use crate::notes_service::{CLIENT_ID, CLIENT_SECRET, start_service};
 use crate::support::{Reply, Sandbox};
 use axum::Router;
@@ -322,6 +323,78 @@ async fn the_configuration_form_names_what_is_missing_or_refused_and_never_shows
         .hub(Method::GET, "/hubs/general/notes/4", token, None)
         .await;
     assert_eq!(note.status, StatusCode::OK, "{}", note.text);
+}
+
+// An API key the vendor refused used to make an instance anyway, whose every call then failed;
+// the form now comes back saying the vendor refused it, and nothing is made.
+#[tokio::test]
+async fn an_api_key_the_vendor_refuses_comes_back_on_the_form_and_makes_no_instance() {
+    let (origin, _service) = start_service().await;
+    let sandbox = Sandbox::start().await;
+    let cookie = sign_in(&sandbox, &password(&sandbox)).await.unwrap();
+    let added = sandbox
+        .api(
+            Method::POST,
+            "/elements",
+            Some(identified_stats_definition(
+                "tenant-stats",
+                &format!("{origin}/tenants/{{stats.tenant}}"),
+            )),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    let (status, html) =
+        get_page(&sandbox, &cookie, "/console/connectors/tenant-stats".into()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let csrf = csrf_of(&html);
+
+    let (status, _, html) = post_form(
+        &sandbox,
+        &cookie,
+        "tenant-stats",
+        &[
+            ("csrf", &csrf),
+            ("name", "Stats of acme"),
+            ("configuration.stats.tenant", "acme"),
+            ("configuration.stats.key", "k-mistyped"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(
+        alert(&html),
+        "The vendor refused the credentials in API key; check them and try again (the provider said: wrong key)"
+    );
+    assert!(
+        html.contains(r#"id="field-stats.key" name="configuration.stats.key" type="password" autocomplete="off" required aria-invalid="true""#),
+        "the key is marked: {html}"
+    );
+    assert_eq!(
+        input_value(&html, "field-stats.tenant").as_deref(),
+        Some("acme")
+    );
+    assert!(!html.contains("k-mistyped"), "the secret came back");
+    let instances = sandbox.api(Method::GET, "/instances", None).await;
+    assert_eq!(instances.body, json!([]), "nothing was created");
+
+    let (status, location, _) = post_form(
+        &sandbox,
+        &cookie,
+        "tenant-stats",
+        &[
+            ("csrf", &csrf),
+            ("name", "Stats of acme"),
+            ("configuration.stats.tenant", "acme"),
+            ("configuration.stats.key", NOTES_KEY),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, html) = get_page(&sandbox, &cookie, location.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("<h1>Stats of acme</h1>"), "{html}");
+    let instances = sandbox.api(Method::GET, "/instances", None).await;
+    assert_eq!(instances.body[0]["account"], "acme", "{}", instances.text);
 }
 
 #[tokio::test]

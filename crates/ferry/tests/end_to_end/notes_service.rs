@@ -1,9 +1,10 @@
 //! A small REST service and OAuth2 authorization server that the connector builder's tests start
 //! on loopback: notes (page-numbered lists with a total, a change clock for polling, errors in a
-//! `fault` envelope), a per-tenant API-key endpoint, an endpoint that echoes the headers it
-//! received, and an authorization server that consents at once, checks PKCE, and issues tokens
-//! by the code, refresh and client-credentials grants. The test holds its state and changes it as
-//! another client of the service would.
+//! `fault` envelope), a per-tenant API-key endpoint (whose tenant `down` always fails), an HTTP
+//! Basic endpoint naming its account, an endpoint that echoes the headers it received, and an
+//! authorization server that consents at once, checks PKCE, and issues tokens by the code,
+//! refresh and client-credentials grants. The test holds its state and changes it as another
+//! client of the service would.
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -18,6 +19,9 @@ use std::sync::{Arc, Mutex};
 
 pub(crate) const CLIENT_ID: &str = "notes-client";
 pub(crate) const CLIENT_SECRET: &str = "notes-secret";
+/// The user name and password the Basic endpoint takes.
+pub(crate) const BASIC_USER: &str = "ada@notes.test";
+pub(crate) const BASIC_PASSWORD: &str = "open-sesame";
 
 /// The service's state: notes, the tokens it accepts, what the authorization server issued.
 #[derive(Default)]
@@ -311,11 +315,19 @@ async fn echo(
     axum::Json(json!({ "headers": received })).into_response()
 }
 
-/// An API-key endpoint under a per-tenant path: `?api_key=k-<tenant>` opens it.
+/// An API-key endpoint under a per-tenant path: `?api_key=k-<tenant>` opens it. Tenant `down`
+/// stands for a vendor failing whatever the key.
 async fn tenant_stats(
     Path(tenant): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    if tenant == "down" {
+        return (
+            AxumStatus::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"fault": {"code": "DOWN", "detail": "the stats store is down"}})),
+        )
+            .into_response();
+    }
     if query.get("api_key") != Some(&format!("k-{tenant}")) {
         return (
             AxumStatus::FORBIDDEN,
@@ -324,6 +336,22 @@ async fn tenant_stats(
             .into_response();
     }
     axum::Json(json!({"tenant": tenant, "notes": 7})).into_response()
+}
+
+/// The account an HTTP Basic user name and password open.
+async fn basic_account(headers: HeaderMap) -> Response {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{BASIC_USER}:{BASIC_PASSWORD}"))
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return (
+            AxumStatus::UNAUTHORIZED,
+            axum::Json(json!({"fault": {"code": "AUTH", "detail": "bad user name or password"}})),
+        )
+            .into_response();
+    }
+    axum::Json(json!({"account": {"email": BASIC_USER}})).into_response()
 }
 
 pub(crate) async fn start_service() -> (String, Shared) {
@@ -345,6 +373,7 @@ pub(crate) async fn start_service() -> (String, Shared) {
         .route("/v1/notes", get(list_notes).post(create_note))
         .route("/tenants/{tenant}/stats", get(tenant_stats))
         .route("/v1/echo", get(echo))
+        .route("/basic/me", get(basic_account))
         .route(
             "/v1/notes/{id}",
             get(get_note).put(replace_note).delete(delete_note),

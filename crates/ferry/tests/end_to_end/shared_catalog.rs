@@ -1,7 +1,8 @@
 //! Two `ferry serve` processes on one PostgreSQL database share the connectors users add: a
 //! definition added through one (`POST /elements`) is, with no restart, in the other's catalog,
 //! which makes an instance of it and calls the vendor through it; a replaced definition (`PUT`)
-//! and a deleted one (`DELETE`) reach the other process the same way. Runs when
+//! and a deleted one (`DELETE`, once no instance uses it) reach the other process the same way,
+//! and connectors added at the same moment in both get ids of their own. Runs when
 //! `FERRY_TEST_DATABASE_URL` is set (CI sets it), in a schema of its own. (A SQLite file belongs
 //! to one process, so there is no SQLite variant.)
 
@@ -240,7 +241,36 @@ async fn a_connector_added_in_one_process_is_used_replaced_and_deleted_in_anothe
     .await;
     assert_eq!(counted.body, json!({"count": 7}));
 
-    // Deleted in A: B has no such connector, and says so to the instance's calls.
+    // Deleting it in A is refused while B's instance uses it; nothing is lost.
+    let refused = call(
+        &http,
+        Method::DELETE,
+        format!("{a}/elements/tenant-stats"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert_eq!(
+        refused.body["message"],
+        "the tenant-stats connector still has 1 instance; delete it first (DELETE /instances/{id}), then the connector"
+    );
+    let still = hub_b("/hubs/general/stats").await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.text);
+
+    // Once the instance is deleted in B, A deletes the connector and B forgets it.
+    let instance_deleted = in_b(
+        Method::DELETE,
+        &format!("/instances/{}", instance.body["id"]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        instance_deleted.status,
+        StatusCode::OK,
+        "{}",
+        instance_deleted.text
+    );
     let deleted = call(
         &http,
         Method::DELETE,
@@ -257,18 +287,31 @@ async fn a_connector_added_in_one_process_is_used_replaced_and_deleted_in_anothe
     )
     .await;
     assert!(gone.text.contains("tenant-stats"), "{}", gone.text);
-    let call_after = hub_b("/hubs/general/stats").await;
-    assert_eq!(
-        call_after.status,
-        StatusCode::NOT_FOUND,
-        "{}",
-        call_after.text
+
+    // Two connectors added without ids at the same moment, one in each process, both get one
+    // of their own (each process used to choose the next id from the catalog it had loaded, so
+    // both chose the same and the second add was refused).
+    let mut first = stats_definition(&origin);
+    first["key"] = json!("stats-first");
+    let mut second = stats_definition(&origin);
+    second["key"] = json!("stats-second");
+    let (in_a, in_b_too) = tokio::join!(
+        call(
+            &http,
+            Method::POST,
+            format!("{a}/elements"),
+            &auth,
+            Some(first)
+        ),
+        call(
+            &http,
+            Method::POST,
+            format!("{b}/elements"),
+            &auth,
+            Some(second)
+        ),
     );
-    assert!(
-        call_after.body["message"]
-            .as_str()
-            .is_some_and(|message| message.contains("tenant-stats")),
-        "{}",
-        call_after.text
-    );
+    assert_eq!(in_a.status, StatusCode::OK, "{}", in_a.text);
+    assert_eq!(in_b_too.status, StatusCode::OK, "{}", in_b_too.text);
+    assert_ne!(in_a.body["id"], in_b_too.body["id"]);
 }
