@@ -134,21 +134,12 @@ pub(crate) fn reply_response(reply: ferry_connectors::HubResponse) -> Response {
     } else {
         status
     };
-    let mut response = (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        reply.body,
-    )
-        .into_response();
-    if let Some(token) = reply.next_page_token
-        && let Ok(value) = HeaderValue::from_str(&token)
-    {
-        response
-            .headers_mut()
-            .insert("elements-next-page-token", value);
+    let headers = reply.answer_headers();
+    let mut response = (status, reply.body).into_response();
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }

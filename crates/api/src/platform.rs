@@ -98,12 +98,10 @@ impl PlatformApi for RouterPlatform {
             let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
                 .await
                 .map_err(|e| CallError(format!("the reply of {uri} could not be read: {e}")))?;
-            let body = serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
             Ok(HttpExchange {
                 status,
                 headers,
-                body,
+                body: ferry_engine::recorded_body(&bytes),
             })
         })
     }

@@ -5,7 +5,7 @@
 //! the instance's connector, ferry's own API, HTTP, sub-flows and retries.
 
 use crate::flow_instances::instance_id_of;
-use crate::request_forms::form_parts;
+use crate::request_forms::{form_parts, to_text};
 use crate::step_commits::StepCommits;
 use crate::tenancy::Principal;
 use crate::{App, AppError};
@@ -13,6 +13,7 @@ use ferry_connectors::{HubBody, HubRequest};
 use ferry_engine::{
     CallError, Effects, ExecutionState, HttpCall, HttpExchange, RequestTarget, ScriptKind,
     ScriptRun, ScriptRunInput, Step, StepContext, SubFlowCall, SubFlowFuture, SubFlowResult,
+    recorded_body,
 };
 use ferry_model::connector::HttpMethod;
 use ferry_model::execution::{Execution, ExecutionStatus, StepStatus};
@@ -43,13 +44,6 @@ pub(crate) struct FlowEffects<'a> {
     depth: u32,
     principal: Arc<Principal>,
     config: &'a Map<String, Value>,
-}
-
-fn to_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn query_pairs(query: &Map<String, Value>) -> Vec<(String, String)> {
@@ -165,18 +159,18 @@ impl FlowEffects<'_> {
         Ok(match self.app.hub_call(&instance, &request).await {
             Ok(reply) => {
                 // The headers ferry's hub API answers with, so a flow pages as a client does.
-                let mut headers = Map::new();
-                headers.insert("content-type".into(), json!("application/json"));
-                if let Some(token) = &reply.next_page_token {
-                    headers.insert("elements-next-page-token".into(), json!(token));
-                }
+                let headers = reply
+                    .answer_headers()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), Value::String(value)))
+                    .collect();
                 HttpExchange {
                     status: reply.status,
                     headers,
                     body: if is_head {
                         Value::Null
                     } else {
-                        reply.json().unwrap_or(Value::Null)
+                        recorded_body(&reply.body)
                     },
                 }
             }
@@ -243,15 +237,15 @@ impl FlowEffects<'_> {
                 ))
             })
             .collect();
+        // As text, so a reply in another charset is recorded decoded.
         let text = response
             .text()
             .await
             .map_err(|e| CallError(format!("the HTTP reply could not be read: {e}")))?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok(HttpExchange {
             status,
             headers,
-            body,
+            body: recorded_body(text.as_bytes()),
         })
     }
 }

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use ferry_connectors::FormPart;
 use serde_json::{Map, Value};
 
-fn to_text(value: &Value) -> String {
+/// A step's value as the text a form part, query parameter or header carries: text as it is,
+/// anything else as JSON.
+pub(crate) fn to_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),

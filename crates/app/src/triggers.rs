@@ -8,7 +8,7 @@ use crate::secrets::hashes_equal;
 use crate::tenancy::Principal;
 use crate::{App, AppError};
 use ferry_connectors::{HubBody, HubRequest, HubResponse};
-use ferry_engine::TriggerKind;
+use ferry_engine::{TriggerKind, is_credential_header, recorded_body};
 use ferry_model::execution::{Execution, FlowInstance};
 use ferry_model::instance::Instance;
 use ferry_model::{FlowId, FlowInstanceId, InstanceId, OrganizationId};
@@ -303,11 +303,24 @@ impl App {
             }
         };
         let path = without_hub(&request.path);
-        for trigger in triggers.iter().filter(|t| {
-            t.organization_id == instance.organization_id
-                && t.method.eq_ignore_ascii_case(request.method.as_str())
-                && t.path == path
-        }) {
+        let matching: Vec<&RequestTrigger> = triggers
+            .iter()
+            .filter(|t| {
+                t.organization_id == instance.organization_id
+                    && t.method.eq_ignore_ascii_case(request.method.as_str())
+                    && t.path == path
+            })
+            .collect();
+        if matching.is_empty() {
+            return;
+        }
+        let request_headers = self.recorded_request_headers(instance, request);
+        let response_headers: Map<String, Value> = response
+            .answer_headers()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), Value::String(value)))
+            .collect();
+        for trigger in matching {
             let query: Map<String, Value> = request
                 .query
                 .iter()
@@ -332,8 +345,8 @@ impl App {
             let trigger_values = json!({
                 "type": "request",
                 "instanceId": instance.id.0,
-                "request": {"method": request.method.as_str(), "path": request.path, "query": query, "body": body},
-                "response": {"code": response.status, "body": response.json().unwrap_or(Value::Null)},
+                "request": {"method": request.method.as_str(), "path": request.path, "query": query, "headers": request_headers, "body": body},
+                "response": {"code": response.status, "headers": response_headers, "body": recorded_body(&response.body)},
             });
             let Ok(Some(flow_instance)) = self
                 .inner
@@ -365,6 +378,36 @@ impl App {
                 tracing::warn!(flow_instance_id = %trigger.flow_instance_id, error = %error, "could not start the elementRequest-triggered flow");
             }
         }
+    }
+}
+
+impl App {
+    /// The headers of a hub call an `elementRequest` trigger records: those the operation
+    /// declares as header parameters and the caller gave, under their declared names. Whatever
+    /// else the caller sent ferry (its `Authorization`, cookies) stays out, and so does a
+    /// declared header whose name says it carries a credential: execution records are read by
+    /// more people than the API's callers.
+    fn recorded_request_headers(&self, instance: &Instance, request: &HubRequest) -> Value {
+        let Ok(connector) = self.connector(&instance.connector_key) else {
+            return json!({});
+        };
+        let Ok(operation) = self
+            .inner
+            .runtime
+            .resolve(&connector, request.method, &request.path)
+        else {
+            return json!({});
+        };
+        let headers: Map<String, Value> = operation
+            .given_header_parameters(&request.headers)
+            .into_iter()
+            .filter(|(parameter, _)| {
+                !is_credential_header(&parameter.name)
+                    && !is_credential_header(parameter.vendor_name())
+            })
+            .map(|(parameter, value)| (parameter.name.clone(), Value::String(value)))
+            .collect();
+        Value::Object(headers)
     }
 }
 

@@ -91,6 +91,60 @@ pub(crate) fn vendor_headers(
     Ok(headers)
 }
 
+/// The caller's value of each header parameter `resource` declares and the caller gave, with
+/// the parameter: names matched in any case, empty values ignored (as when checking them), and a
+/// repeated header joined with ", " as HTTP joins one.
+pub(crate) fn given_header_parameters<'r>(
+    resource: &'r ResourceDef,
+    given: &[(String, String)],
+) -> Vec<(&'r ParameterDef, String)> {
+    resource
+        .parameters
+        .iter()
+        .filter(|p| p.location == ParameterLocation::Header)
+        .filter_map(|parameter| {
+            let values: Vec<&str> = given
+                .iter()
+                .filter(|(name, value)| {
+                    name.eq_ignore_ascii_case(&parameter.name) && !value.trim().is_empty()
+                })
+                .map(|(_, value)| value.as_str())
+                .collect();
+            (!values.is_empty()).then(|| (parameter, values.join(", ")))
+        })
+        .collect()
+}
+
+/// The value of each header parameter `resource` declares, under its declared name: the
+/// caller's, or else its default; one with neither is left out.
+pub(crate) fn header_values_with_defaults(
+    resource: &ResourceDef,
+    given: &[(String, String)],
+) -> Map<String, Value> {
+    let passed = given_header_parameters(resource, given);
+    resource
+        .parameters
+        .iter()
+        .filter(|p| p.location == ParameterLocation::Header)
+        .filter_map(|parameter| {
+            let value = passed
+                .iter()
+                .find(|(p, _)| p.name == parameter.name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| default_text(parameter))?;
+            Some((parameter.name.clone(), Value::String(value)))
+        })
+        .collect()
+}
+
+/// A parameter's default as the text a query or header carries.
+fn default_text(parameter: &ParameterDef) -> Option<String> {
+    parameter.default.as_ref().map(|default| match default {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
 /// The caller's values of the parameters declared at `location`, checked and under the vendor's
 /// names; defaults fill in what the caller left out.
 fn declared_values(
@@ -120,11 +174,7 @@ fn declared_values(
             .map(|(_, value)| value.as_str())
             .collect();
         if values.is_empty() {
-            if let Some(default) = &parameter.default {
-                let text = match default {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
+            if let Some(text) = default_text(parameter) {
                 mapped.push((parameter.vendor_name().to_owned(), text));
             } else if parameter.required {
                 return Err(ConnectorError::input(

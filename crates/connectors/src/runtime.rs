@@ -18,7 +18,9 @@ use crate::{mapping, response};
 use crate::{scripts, vendor_auth};
 use bytes::Bytes;
 use ferry_model::Secret;
-use ferry_model::connector::{HttpMethod, QuotaScope, ResourceDef};
+use ferry_model::connector::{
+    HttpMethod, ParameterDef, ParameterLocation, QuotaScope, ResourceDef,
+};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -84,6 +86,16 @@ impl HubResponse {
     pub fn json(&self) -> Result<Value, serde_json::Error> {
         serde_json::from_slice(&self.body)
     }
+
+    /// The headers ferry answers this reply with, wherever the call came from: its type and,
+    /// when more exists, the Cloud Elements page token.
+    pub fn answer_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        if let Some(token) = &self.next_page_token {
+            headers.push(("elements-next-page-token", token.clone()));
+        }
+        headers
+    }
 }
 
 /// The operation a method and path name, with the values of its path placeholders.
@@ -92,6 +104,17 @@ pub struct ResolvedOperation<'c> {
     pub resource: &'c ResourceDef,
     pub path_values: Vec<(String, String)>,
     pub(crate) index: usize,
+}
+
+impl<'c> ResolvedOperation<'c> {
+    /// The caller's value of each header parameter the operation declares and `given` holds
+    /// (names matched in any case, a repeated header joined with ", "), with the parameter.
+    pub fn given_header_parameters(
+        &self,
+        given: &[(String, String)],
+    ) -> Vec<(&'c ParameterDef, String)> {
+        mapping::given_header_parameters(self.resource, given)
+    }
 }
 
 /// The vendor's successful answer to one call, unparsed.
@@ -162,7 +185,7 @@ impl Runtime {
         let path_values = resolved.path_values;
         mapping::check_path_values(resource, compiled, &path_values)?;
         mapping::vendor_query(resource, compiled, &request.query)?;
-        let declared_headers = mapping::vendor_headers(resource, compiled, &request.headers)?;
+        mapping::vendor_headers(resource, compiled, &request.headers)?;
         if let (HubBody::Json(body), Some(schema)) = (&request.body, &compiled.body_schema) {
             schema.check(body)?;
         }
@@ -178,9 +201,17 @@ impl Runtime {
             hooks::run_before(name, &context, request.to_mut()).await?;
         }
         if let Some(name) = &resource.hooks.pre_request {
-            self.run_pre_request(connector, instance, name, &path_values, request.to_mut())
-                .await?;
+            let pre_request = PreRequest {
+                connector,
+                instance,
+                resource,
+                name,
+                path_values: &path_values,
+            };
+            self.run_pre_request(&pre_request, request.to_mut()).await?;
         }
+        // Again after the hooks, which may have replaced header values.
+        let declared_headers = mapping::vendor_headers(resource, compiled, &request.headers)?;
         let mut query = mapping::vendor_query(resource, compiled, &request.query)?;
         let pages = resource
             .response
@@ -493,16 +524,15 @@ fn not_json(error: &serde_json::Error, body: &[u8]) -> ConnectorError {
 }
 
 impl Runtime {
-    /// The `pre_request` script: it sees the checked request and may replace its query and body.
+    /// The `pre_request` script: it sees the checked request and may replace its query, body
+    /// and declared header values.
     async fn run_pre_request(
         &self,
-        connector: &Connector,
-        instance: &InstanceContext<'_>,
-        name: &str,
-        path_values: &[(String, String)],
+        hook: &PreRequest<'_>,
         request: &mut HubRequest,
     ) -> Result<(), ConnectorError> {
-        let source = &connector.def.scripts[name];
+        let name = hook.name;
+        let source = &hook.connector.def.scripts[name];
         let query: serde_json::Map<String, Value> = request
             .query
             .iter()
@@ -515,11 +545,12 @@ impl Runtime {
         let trigger = json!({
             "method": request.method.as_str(),
             "path": request.path,
-            "pathValues": path_values
+            "pathValues": hook.path_values
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect::<serde_json::Map<String, Value>>(),
             "query": query,
+            "headers": mapping::header_values_with_defaults(hook.resource, &request.headers),
             "body": body,
         });
         let changed = scripts::run(
@@ -527,12 +558,12 @@ impl Runtime {
             name,
             source,
             trigger,
-            script_config(instance),
+            script_config(hook.instance),
         )
         .await?;
         let wrong = |what: &str| ConnectorError::ScriptFailed {
             script: name.to_owned(),
-            message: format!("done() must be given {{query, body}}; {what}"),
+            message: format!("done() must be given {{query, headers, body}}; {what}"),
         };
         let Value::Object(changed) = changed else {
             return Err(wrong("it was given something else"));
@@ -544,14 +575,44 @@ impl Runtime {
             request.query = query
                 .iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| {
-                    let text = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), text)
-                })
+                .map(|(k, v)| (k.clone(), value_text(v)))
                 .collect();
+        }
+        if let Some(headers) = changed.get("headers") {
+            let Value::Object(headers) = headers else {
+                return Err(wrong("headers is not an object"));
+            };
+            let declared: Vec<&str> = hook
+                .resource
+                .parameters
+                .iter()
+                .filter(|p| p.location == ParameterLocation::Header)
+                .map(|p| p.name.as_str())
+                .collect();
+            // Only declared headers: a script can no more add a header than a caller can, so
+            // the definition's parameters stay the whole list of what reaches the vendor.
+            if let Some(undeclared) = headers
+                .keys()
+                .find(|given| !declared.iter().any(|d| d.eq_ignore_ascii_case(given)))
+            {
+                return Err(wrong(&format!(
+                    "headers.{undeclared} is not a header parameter of this operation (declared: {})",
+                    if declared.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        declared.join(", ")
+                    }
+                )));
+            }
+            request
+                .headers
+                .retain(|(given, _)| !declared.iter().any(|d| d.eq_ignore_ascii_case(given)));
+            request.headers.extend(
+                headers
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), value_text(v))),
+            );
         }
         if let Some(body) = changed.get("body") {
             request.body = match body {
@@ -560,6 +621,23 @@ impl Runtime {
             };
         }
         Ok(())
+    }
+}
+
+/// What a `pre_request` script runs for.
+struct PreRequest<'a> {
+    connector: &'a Connector,
+    instance: &'a InstanceContext<'a>,
+    resource: &'a ResourceDef,
+    name: &'a str,
+    path_values: &'a [(String, String)],
+}
+
+/// A value a script gave, as the text a query or header carries.
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The runtime against a fake vendor on loopback: pacing under a unit quota, long lists split
 //! into several calls, bodies templated from the path, the order of checks, and header
-//! parameters (only declared headers reach the vendor).
+//! parameters (only declared headers reach the vendor, also from a `pre_request` script).
 
 use axum::Router;
 use axum::extract::State;
@@ -366,4 +366,104 @@ fn a_header_parameter_cannot_name_the_header_the_api_key_goes_in() {
         ),
         "{error}"
     );
+}
+
+/// A connector whose operations' `pre_request` scripts read and replace header parameters.
+fn hooked_catalog(base_url: &str) -> Catalog {
+    let text = format!(
+        r#"key: hooked
+id: 3
+name: Hooked
+description: d
+hub: general
+base_url: {base_url}
+auth: {{type: none}}
+scripts:
+  retag: "done({{headers: {{'X-Request-Tag': [trigger.headers['X-Request-Tag'], trigger.headers['X-Locale'], trigger.headers['X-Api-Version']].join('/'), 'X-Locale': null}}}});"
+  sneak: "done({{headers: {{'X-Other': 'from a script'}}}});"
+resources:
+  - operation: getThing
+    method: GET
+    path: /things/{{id}}
+    summary: s
+    parameters:
+      - {{name: id, in: path, required: true}}
+      - {{name: X-Request-Tag, in: header, required: true}}
+      - {{name: X-Locale, in: header, vendor: Accept-Language}}
+      - {{name: X-Api-Version, in: header, default: "2024-01"}}
+    hooks: {{pre_request: retag}}
+    vendor: {{method: GET, path: "/v1/things/{{id}}"}}
+  - operation: getOther
+    method: GET
+    path: /others/{{id}}
+    summary: s
+    parameters:
+      - {{name: id, in: path, required: true}}
+      - {{name: X-Request-Tag, in: header}}
+    hooks: {{pre_request: sneak}}
+    vendor: {{method: GET, path: "/v1/others/{{id}}"}}
+"#
+    );
+    let source = DefinitionSource {
+        location: "connectors/hooked/connector.yaml".into(),
+        text,
+    };
+    Catalog::from_sources(&[], &[source], &EndpointRewrites::new()).unwrap()
+}
+
+#[tokio::test]
+async fn a_pre_request_script_reads_the_header_parameters_and_replaces_their_values() {
+    let (url, seen) = vendor().await;
+    let catalog = hooked_catalog(&url);
+    let connector = catalog.get("hooked").unwrap();
+    let runtime = Runtime::new(Egress::new(EgressConfig::default()).unwrap());
+    let mut get = request(HttpMethod::Get, "/things/7", None);
+    get.headers = headers(&[
+        ("x-request-tag", "t-1"),
+        ("X-LOCALE", "fr"),
+        ("X-Other", "no"),
+    ]);
+    runtime
+        .invoke(connector, &InstanceContext::default(), &NoToken, &get)
+        .await
+        .unwrap();
+    let sent = seen.lock().unwrap()[0].headers.clone();
+    assert_eq!(
+        sent.get("x-request-tag").unwrap(),
+        "t-1/fr/2024-01",
+        "the script saw the caller's values under their declared names, and the default: {sent:?}"
+    );
+    assert!(
+        sent.get("accept-language").is_none(),
+        "a header the script left null is not sent: {sent:?}"
+    );
+    assert_eq!(
+        sent.get("x-api-version").unwrap(),
+        "2024-01",
+        "one it left out keeps its default"
+    );
+    assert!(sent.get("x-other").is_none(), "{sent:?}");
+}
+
+#[tokio::test]
+async fn a_pre_request_script_cannot_add_a_header_the_operation_does_not_declare() {
+    let (url, seen) = vendor().await;
+    let catalog = hooked_catalog(&url);
+    let connector = catalog.get("hooked").unwrap();
+    let runtime = Runtime::new(Egress::new(EgressConfig::default()).unwrap());
+    let get = request(HttpMethod::Get, "/others/7", None);
+    match runtime
+        .invoke(connector, &InstanceContext::default(), &NoToken, &get)
+        .await
+    {
+        Err(ConnectorError::ScriptFailed { script, message }) => {
+            assert_eq!(script, "sneak");
+            assert!(
+                message.contains("headers.X-Other is not a header parameter of this operation (declared: X-Request-Tag)"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(seen.lock().unwrap().is_empty());
 }

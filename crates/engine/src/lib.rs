@@ -21,7 +21,9 @@ pub use machine::{
     Step, StepContext, StepRecord, SubFlowCall, SubFlowFuture, SubFlowResult,
 };
 pub use plan::{FlowPlan, StepKind, TriggerKind, validate};
-pub use request::{CallError, HttpCall, HttpExchange, RequestTarget};
+pub use request::{
+    CallError, HttpCall, HttpExchange, RequestTarget, is_credential_header, recorded_body,
+};
 pub use schedule::Schedule;
 pub use template::resolve;
 pub use values::flatten;

@@ -383,6 +383,15 @@ fn check_trigger(trigger: &TriggerDef, problems: &mut Vec<FlowProblem>) -> Optio
                     Some("method"),
                     "method is required: the method of the API call that starts the flow",
                 ));
+            } else if method.is_some_and(|m| m.eq_ignore_ascii_case("HEAD")) {
+                // A HEAD reads no more than headers, so ferry starts no flow for one: a trigger
+                // waiting for it would be saved and never fire.
+                problems.push(FlowProblem::new(
+                    name,
+                    Some("method"),
+                    "an elementRequest trigger on HEAD would never fire, as HEAD calls start no flow; use GET (a HEAD runs the same operation as a GET)",
+                ));
+                return None;
             }
             if api.is_none_or(|a| !a.starts_with('/')) {
                 problems.push(FlowProblem::new(name, Some("api"), "api is required: the path of the API call that starts the flow, e.g. /messages"));
@@ -729,6 +738,29 @@ mod tests {
         value["steps"][1]["properties"]["api"] = json!("/hubs/crm/bulk/123/contacts");
         value["steps"][1]["properties"]["method"] = json!("GET");
         assert!(problems(value).iter().any(|p| p.message.contains("bulk")));
+    }
+
+    // The hub API starts no flow for a HEAD, yet an elementRequest trigger on HEAD was saved
+    // and then silently never fired.
+    #[test]
+    fn an_element_request_trigger_on_head_is_refused_naming_its_method() {
+        let mut value = seed();
+        value["triggers"][0] = json!({
+            "type": "elementRequest",
+            "name": "onRead",
+            "properties": {"elementInstanceId": "${config.gmail}", "method": "head", "api": "/messages"},
+            "onSuccess": ["prepareSendEmailToCustomer"]
+        });
+        let found = problems(value.clone());
+        assert!(
+            found.iter().any(|p| p.step.as_deref() == Some("onRead")
+                && p.property.as_deref() == Some("method")
+                && p.message.contains("trigger on HEAD would never fire")
+                && p.message.contains("use GET")),
+            "{found:?}"
+        );
+        value["triggers"][0]["properties"]["method"] = json!("GET");
+        assert!(validate(&flow(value), &no_script_problems).is_ok());
     }
 
     #[test]

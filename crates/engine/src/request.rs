@@ -187,12 +187,23 @@ impl RetryPolicy {
     }
 }
 
+/// A reply's body as request steps record it: JSON parsed, other text as it is, and no body at
+/// all (a HEAD's, a 204's) as `null` — one rule for elementRequest, request and httpRequest
+/// steps, so a flow tests for "no body" one way whichever step made the call.
+pub fn recorded_body(bytes: &[u8]) -> Value {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
 /// What execution records show instead of a credential.
 pub(crate) const REDACTED: &str = "********";
 
 /// Whether a header carries a credential, by its name: such values never reach an execution
 /// record (the flow still sends them).
-fn is_credential_header(name: &str) -> bool {
+pub fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     // A page token (`Elements-Next-Page-Token`) is a cursor that later steps page with, not a
     // credential.

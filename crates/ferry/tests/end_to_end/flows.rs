@@ -1,6 +1,7 @@
 //! Flows end to end: the seed's flow, triggers, save-time validation, execution control.
 
 use crate::flow_support::{seed_flow, step, values};
+use crate::notes_service::{CLIENT_ID, CLIENT_SECRET, start_service};
 use crate::support::{Sandbox, base64url, mimecheck, reply};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -152,6 +153,17 @@ async fn a_call_to_the_instance_api_starts_an_element_request_flow() {
     let instance = sandbox
         .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
         .await;
+    let list_flow = sandbox
+        .create_flow(json!({
+            "name": "After a list",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "elementRequest", "properties": {"elementInstanceId": "${config.gmail}", "method": "GET", "api": "/messages"}, "onSuccess": ["seen"]}],
+            "steps": [{"name": "seen", "type": "script", "properties": {"body": "done({request: trigger.request.headers, response: trigger.response.headers});"}}]
+        }))
+        .await;
+    let list_instance = sandbox
+        .create_flow_instance(list_flow, json!({"gmail": gmail["id"]}))
+        .await;
     let token = gmail["token"].as_str().unwrap();
     let sent = sandbox
         .hub(
@@ -162,7 +174,9 @@ async fn a_call_to_the_instance_api_starts_an_element_request_flow() {
         )
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
-    let listed = sandbox.hub(Method::GET, "/messages", token, None).await;
+    let listed = sandbox
+        .hub(Method::GET, "/messages?pageSize=1", token, None)
+        .await;
     assert_eq!(listed.status, StatusCode::OK);
     let executions = sandbox
         .wait_for_executions(instance["id"].as_i64().unwrap(), 1)
@@ -175,6 +189,140 @@ async fn a_call_to_the_instance_api_starts_an_element_request_flow() {
     assert_eq!(seen["subject"], "watched");
     assert_eq!(seen["code"], 200);
     assert_eq!(seen["id"], sent.body["id"]);
+
+    // The list's trigger sees the headers ferry answered with, and none of the caller's: Gmail
+    // declares no header parameters, and the Element token is ferry's own.
+    let executions = sandbox
+        .wait_for_executions(list_instance["id"].as_i64().unwrap(), 1)
+        .await;
+    let execution = sandbox
+        .finished_execution(executions[0]["id"].as_i64().unwrap())
+        .await;
+    let seen = &step(&execution, "seen")["output"];
+    let page_token = listed.header("elements-next-page-token").unwrap();
+    assert_eq!(
+        seen["response"],
+        json!({"content-type": "application/json", "elements-next-page-token": page_token}),
+        "{seen}"
+    );
+    assert_eq!(seen["request"], json!({}), "{seen}");
+}
+
+#[tokio::test]
+async fn an_element_request_trigger_records_the_declared_headers_the_call_passed() {
+    // Story: Cloud Elements gave elementRequest-triggered formulas `trigger.request.headers` and
+    // `trigger.response.headers`; ferry recorded neither, and it saved triggers on HEAD, which
+    // start nothing.
+    let (origin, service) = start_service().await;
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let created = sandbox
+        .api(
+            Method::POST,
+            "/elements",
+            Some(json!({
+                "key": "echo", "name": "Echo", "description": "d", "hub": "general",
+                "base_url": format!("{origin}/v1"),
+                "auth": {"type": "oauth2", "grant": "client_credentials", "token_url": format!("{origin}/oauth/token")},
+                "configuration": [
+                    {"key": "oauth.api.key", "name": "Client id", "required": true},
+                    {"key": "oauth.api.secret", "name": "Client secret", "kind": "password", "required": true}
+                ],
+                "resources": [{
+                    "operation": "echo", "method": "GET", "path": "/echo", "summary": "What the service received",
+                    "parameters": [
+                        {"name": "X-Request-Tag", "in": "header", "required": true},
+                        {"name": "X-Locale", "in": "header", "vendor": "Accept-Language"},
+                        {"name": "X-Api-Version", "in": "header", "default": "2024-01"},
+                        {"name": "X-Session-Token", "in": "header"}
+                    ],
+                    "vendor": {"method": "GET", "path": "/echo"}
+                }]
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let instance = sandbox
+        .api(
+            Method::POST,
+            "/instances",
+            Some(json!({"element": {"key": "echo"}, "name": "Echo",
+                "configuration": {"oauth.api.key": CLIENT_ID, "oauth.api.secret": CLIENT_SECRET}})),
+        )
+        .await;
+    assert!(instance.status.is_success(), "{}", instance.text);
+    let token = instance.body["token"].as_str().unwrap().to_owned();
+
+    let on_head = json!({
+        "name": "After a peek",
+        "configuration": [{"key": "echo", "type": "elementInstance"}],
+        "triggers": [{"type": "elementRequest", "name": "peeked", "properties": {"elementInstanceId": "${config.echo}", "method": "HEAD", "api": "/echo"}, "onSuccess": ["seen"]}],
+        "steps": [{"name": "seen", "type": "script", "properties": {"body": "done({request: trigger.request, response: trigger.response});"}}]
+    });
+    let refused = sandbox
+        .api(Method::POST, "/formulas", Some(on_head.clone()))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    let problem = refused.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["step"] == "peeked" && p["property"] == "method")
+        .unwrap_or_else(|| panic!("{}", refused.text));
+    assert!(
+        problem["message"].as_str().unwrap().contains("use GET"),
+        "{problem}"
+    );
+
+    let mut on_get = on_head;
+    on_get["triggers"][0]["properties"]["method"] = json!("GET");
+    let flow = sandbox.create_flow(on_get).await;
+    let flow_instance = sandbox
+        .create_flow_instance(flow, json!({"echo": instance.body["id"]}))
+        .await;
+    let echoed = reply(
+        sandbox
+            .http
+            .get(format!(
+                "{}/elements/api-v2/hubs/general/echo",
+                sandbox.ferry()
+            ))
+            .header("Authorization", sandbox.element_auth(&token))
+            .header("Cookie", "session=ferrys")
+            .header("x-request-tag", "watched")
+            .header("X-LOCALE", "fr")
+            .header("X-Session-Token", "s3cret")
+            .header("X-Other", "not declared")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(echoed.status, StatusCode::OK, "{}", echoed.text);
+    let (_, received) = service.lock().unwrap().echoed.last().cloned().unwrap();
+    assert_eq!(received["x-session-token"], "s3cret", "the vendor gets it");
+
+    let executions = sandbox
+        .wait_for_executions(flow_instance["id"].as_i64().unwrap(), 1)
+        .await;
+    let execution = sandbox
+        .finished_execution(executions[0]["id"].as_i64().unwrap())
+        .await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    let seen = &step(&execution, "seen")["output"];
+    assert_eq!(
+        seen["request"]["headers"],
+        json!({"X-Request-Tag": "watched", "X-Locale": "fr"}),
+        "declared and given, under their declared names; no credential, default or other header: {seen}"
+    );
+    assert_eq!(
+        seen["response"]["headers"],
+        json!({"content-type": "application/json"}),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["response"]["body"]["headers"]["accept-language"], "fr",
+        "{seen}"
+    );
 }
 
 #[tokio::test]
@@ -313,6 +461,38 @@ async fn a_request_step_sends_its_form_as_multipart_to_ferrys_own_api() {
         "the file part is attached: {text}"
     );
     mimecheck(&[raw]);
+}
+
+#[tokio::test]
+async fn every_request_step_records_a_reply_without_a_body_as_null() {
+    // Story: an elementRequest step recorded no body as `null`, but httpRequest and request
+    // steps recorded `""`, so a flow had to test for both.
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let stub = stub().await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "Peek everywhere",
+            "triggers": [{"type": "manual", "onSuccess": ["overHttp"]}],
+            "steps": [
+                {"name": "overHttp", "type": "httpRequest", "onSuccess": ["ownApi"], "properties": {"method": "HEAD", "url": format!("{stub}/items")}},
+                {"name": "ownApi", "type": "request", "onSuccess": ["withBody"], "properties": {"method": "HEAD", "api": "/formulas"}},
+                {"name": "withBody", "type": "httpRequest", "properties": {"method": "GET", "url": format!("{stub}/items")}}
+            ]
+        }))
+        .await;
+    let instance = sandbox.create_flow_instance(flow, json!({})).await;
+    let execution_id = sandbox
+        .start_execution(instance["id"].as_i64().unwrap(), json!({}))
+        .await;
+    let execution = sandbox.finished_execution(execution_id).await;
+    assert_eq!(execution["status"], "success", "{execution}");
+    for name in ["overHttp", "ownApi"] {
+        let response = &step(&execution, name)["output"]["response"];
+        assert_eq!(response["code"], 200, "{name}: {response}");
+        assert_eq!(response["body"], Value::Null, "{name}: {response}");
+    }
+    let with_body = &step(&execution, "withBody")["output"]["response"];
+    assert_eq!(with_body["body"]["path"], "items", "{with_body}");
 }
 
 /// A loopback stub for httpRequest steps: echoes what it got, slowly when asked.
