@@ -10,19 +10,22 @@
 //! a thread of their own instead of inside whichever commit crossed SQLite's threshold, so no
 //! step waits for one.
 //!
-//! When nothing is queued and no transaction is running, a write is committed on the caller's
-//! thread instead: handing it to the journal thread and the answer back costs two thread
-//! wake-ups, which on an idle machine are most of a one-write commit's time (a few tens of
-//! microseconds each). The caller's thread is held for that one small transaction (WAL, no
-//! fsync). Under load the journal thread is busy, so writes queue and share its group commits.
+//! When writes do not overlap — nothing queued, no transaction running, and none of either for a
+//! few milliseconds — a write is committed on the caller's thread instead: handing it to the
+//! journal thread and the answer back costs two thread wake-ups, which on an idle machine are
+//! most of a one-write commit's time (a few tens of microseconds each). The caller's thread is
+//! held for that one small transaction (WAL, no fsync). Once writes overlap they all queue for
+//! the journal thread again, whose group commits do more per transaction than one-write commits
+//! on every caller's thread would (measured: 10–20 % fewer executions/s at concurrency 32 when
+//! every idle moment was used).
 
 use crate::{StoreError, StoreResult};
 use ferry_model::ExecutionId;
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// A write as it travels to the journal thread: owned, JSON already serialized.
@@ -105,6 +108,28 @@ struct Shared {
     /// caller commits on its own thread only when this is zero, so no earlier write (its own
     /// pending step commit, say) can be overtaken.
     queued: AtomicUsize,
+    /// When a write last found another queued or being committed, in microseconds since
+    /// `opened`: writes commit on their callers' threads only once that is a while ago.
+    last_overlap_us: AtomicU64,
+    opened: Instant,
+}
+
+/// How long after writes last overlapped they keep queueing for the journal thread.
+const OVERLAP_MEMORY: Duration = Duration::from_millis(5);
+
+impl Shared {
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn note_overlap(&self) {
+        self.last_overlap_us.store(self.now_us(), Ordering::Relaxed);
+    }
+
+    fn overlapped_recently(&self) -> bool {
+        let last = self.last_overlap_us.load(Ordering::Relaxed);
+        self.now_us().saturating_sub(last) < OVERLAP_MEMORY.as_micros() as u64
+    }
 }
 
 struct Writer {
@@ -158,6 +183,9 @@ impl Journal {
                 checkpoint_due,
             }),
             queued: AtomicUsize::new(0),
+            // As if writes had overlapped just before opening: the first ones queue.
+            last_overlap_us: AtomicU64::new(0),
+            opened: Instant::now(),
         });
         let journal_shared = shared.clone();
         std::thread::Builder::new()
@@ -181,16 +209,24 @@ impl Journal {
         })
     }
 
-    /// Gives the write back when it has to queue: something is queued or being committed.
+    /// Gives the write back when it has to queue: something is queued or being committed, or
+    /// was a moment ago.
     fn commit_here_if_idle(&self, write: JournalWrite) -> Option<JournalWrite> {
-        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+        let shared = &self.shared;
+        if shared.queued.load(Ordering::SeqCst) != 0 {
+            shared.note_overlap();
             return Some(write);
         }
-        let Ok(mut writer) = self.shared.writer.try_lock() else {
+        if shared.overlapped_recently() {
+            return Some(write);
+        }
+        let Ok(mut writer) = shared.writer.try_lock() else {
+            shared.note_overlap();
             return Some(write);
         };
         // Checked again under the lock: a write queued meanwhile must not be overtaken.
-        if self.shared.queued.load(Ordering::SeqCst) != 0 {
+        if shared.queued.load(Ordering::SeqCst) != 0 {
+            shared.note_overlap();
             return Some(write);
         }
         writer.commit(vec![write]);
