@@ -176,7 +176,15 @@ pub(crate) async fn call_proxy(State(state): State<ApiState>, request: Request) 
                         idempotency_key: None,
                     };
                     match app.proxy_call(&admission, &hub_request).await {
-                        Ok(reply) => crate::hub::reply_response(reply),
+                        Ok(reply) => {
+                            // As on the hub API: a HEAD is no call of the GET an elementRequest
+                            // trigger waits for.
+                            if !is_head {
+                                app.after_hub_call(admission.instance(), &hub_request, &reply)
+                                    .await;
+                            }
+                            crate::hub::reply_response(reply)
+                        }
                         Err(error) => ApiError::from(error).into_response(),
                     }
                 }

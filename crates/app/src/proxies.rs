@@ -99,6 +99,13 @@ pub struct ProxyAdmission {
     published: Arc<PublishedProxy>,
 }
 
+impl ProxyAdmission {
+    /// The connector instance the proxy publishes.
+    pub fn instance(&self) -> &Instance {
+        &self.published.instance
+    }
+}
+
 /// A call refused before it reached the instance.
 #[derive(Debug)]
 pub struct ProxyRefusal {
@@ -854,7 +861,6 @@ impl App {
                 }
                 other => other,
             })?;
-        self.after_hub_call(instance, request, &reply).await;
         Ok(reply)
     }
 

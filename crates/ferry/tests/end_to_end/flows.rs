@@ -208,6 +208,80 @@ async fn a_call_to_the_instance_api_starts_an_element_request_flow() {
     assert_eq!(seen["request"], json!({}), "{seen}");
 }
 
+/// Calls through an API proxy start elementRequest flows as hub calls do; a HEAD, which runs the
+/// GET operation for its status and headers only, starts none.
+#[tokio::test]
+async fn a_proxied_get_starts_an_element_request_flow_and_a_proxied_head_does_not() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let gmail = sandbox
+        .connect_gmail("published", &sandbox.account(0))
+        .await;
+    let flow = sandbox
+        .create_flow(json!({
+            "name": "After a proxied list",
+            "configuration": [{"key": "gmail", "type": "elementInstance"}],
+            "triggers": [{"type": "elementRequest", "properties": {"elementInstanceId": "${config.gmail}", "method": "GET", "api": "/messages"}, "onSuccess": ["seen"]}],
+            "steps": [{"name": "seen", "type": "script", "properties": {"body": "done({code: trigger.response.code});"}}]
+        }))
+        .await;
+    let instance = sandbox
+        .create_flow_instance(flow, json!({"gmail": gmail["id"]}))
+        .await;
+    let flow_instance = instance["id"].as_i64().unwrap();
+    let proxy = sandbox
+        .api(
+            Method::POST,
+            "/proxies",
+            Some(json!({"name": "Mail", "basePath": "watched-mail", "instanceId": gmail["id"], "operations": ["listMessages"]})),
+        )
+        .await;
+    assert_eq!(proxy.status, StatusCode::CREATED, "{}", proxy.text);
+    let key = sandbox
+        .api(
+            Method::POST,
+            &format!("/proxies/{}/keys", proxy.body["id"]),
+            Some(json!({"name": "app"})),
+        )
+        .await;
+    assert_eq!(key.status, StatusCode::CREATED, "{}", key.text);
+    let key = key.body["key"].as_str().unwrap().to_owned();
+    let proxied = |method: Method| {
+        sandbox
+            .http
+            .request(
+                method,
+                format!("{}/proxies/watched-mail/messages", sandbox.ferry()),
+            )
+            .header("X-API-Key", &key)
+            .send()
+    };
+
+    let head = proxied(Method::HEAD).await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    // Anything a HEAD started would be queued by now, as the GET's execution below is.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sandbox.executions_of(flow_instance).await.len(),
+        0,
+        "a HEAD starts no flow"
+    );
+
+    let get = proxied(Method::GET).await.unwrap();
+    assert_eq!(get.status(), StatusCode::OK);
+    let executions = sandbox.wait_for_executions(flow_instance, 1).await;
+    assert_eq!(executions.len(), 1);
+    let execution = sandbox
+        .finished_execution(executions[0]["id"].as_i64().unwrap())
+        .await;
+    assert_eq!(step(&execution, "seen")["output"], json!({"code": 200}));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        sandbox.executions_of(flow_instance).await.len(),
+        1,
+        "the HEAD before it started nothing late either"
+    );
+}
+
 #[tokio::test]
 async fn an_element_request_trigger_records_the_declared_headers_the_call_passed() {
     // Story: Cloud Elements gave elementRequest-triggered formulas `trigger.request.headers` and
