@@ -1,16 +1,18 @@
 //! The connector builder's use cases: connectors users add as definitions (`POST /elements`),
 //! replace, delete, export and clone. Definitions are checked strictly before anything is stored;
 //! stored ones are installation-wide and every process follows them (each change here swaps the
-//! catalog at once; other processes notice within [`CATALOG_FOLLOW_INTERVAL`]). Only connectors
-//! users added change this way: the bundled ones and the operator's directory stay as they are.
+//! catalog at once; other processes notice within [`CATALOG_FOLLOW_INTERVAL`]). The operator's
+//! connectors directory is followed on the same beat: a folder dropped in, changed or taken out
+//! reaches the catalog without a restart. Bundled connectors stay as they are.
 
 use crate::tenancy::Principal;
 use crate::{App, AppError};
 use ferry_connectors::{Catalog, Connector, ConnectorError, ConnectorOrigin};
 use ferry_store::{ConnectorIdChoice, ConnectorUsage, NewConnectorDefinition};
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How often a process looks for definitions other processes changed.
 pub const CATALOG_FOLLOW_INTERVAL: Duration = Duration::from_secs(2);
@@ -20,6 +22,67 @@ const LOCATION: &str = "definition";
 
 /// Numeric ids ferry gives user connectors that bring none start here (bundled ones stay below).
 const FIRST_USER_ID: i64 = 100_000;
+
+/// The operator's connectors directory and the catalog its folders are added to.
+pub struct ConnectorsDirectory {
+    path: PathBuf,
+    /// The embedded connectors, without the directory's.
+    embedded: Catalog,
+    /// What the folders looked like when last read (or last found broken).
+    seen: std::sync::Mutex<Vec<FileStamp>>,
+}
+
+/// A file of a connector folder: its path, length and time of change.
+type FileStamp = (PathBuf, u64, Option<SystemTime>);
+
+impl ConnectorsDirectory {
+    /// `embedded` is the catalog without the directory; the directory as it is now is taken to
+    /// be what the catalog ferry starts with already holds.
+    pub fn new(path: PathBuf, embedded: Catalog) -> Self {
+        let seen = std::sync::Mutex::new(directory_stamps(&path));
+        ConnectorsDirectory {
+            path,
+            embedded,
+            seen,
+        }
+    }
+
+    /// The catalog with the directory as it is now, if it changed since last looked at. A
+    /// folder that does not load leaves the catalog as it was; the error names file and field.
+    fn changed_catalog(&self) -> Option<Result<Catalog, ConnectorError>> {
+        let now = directory_stamps(&self.path);
+        let mut seen = self.seen.lock().expect("directory stamps lock poisoned");
+        if *seen == now {
+            return None;
+        }
+        *seen = now;
+        Some(self.embedded.clone().with_directory(&self.path))
+    }
+}
+
+/// Every file in the directory's folders, sorted: any folder added, removed or edited changes it.
+fn directory_stamps(dir: &Path) -> Vec<FileStamp> {
+    let mut stamps = Vec::new();
+    let Ok(folders) = std::fs::read_dir(dir) else {
+        return stamps;
+    };
+    for folder in folders.filter_map(Result::ok).map(|entry| entry.path()) {
+        let Ok(files) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        stamps.push((folder.clone(), 0, None));
+        for file in files.filter_map(Result::ok) {
+            let metadata = file.metadata().ok();
+            stamps.push((
+                file.path(),
+                metadata.as_ref().map_or(0, std::fs::Metadata::len),
+                metadata.and_then(|m| m.modified().ok()),
+            ));
+        }
+    }
+    stamps.sort();
+    stamps
+}
 
 /// What `POST /elements/{key}/clone` may change in the copy.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +150,12 @@ impl App {
     pub async fn load_user_connectors(&self) -> Result<(), AppError> {
         let mut fingerprint = self.inner.catalog_fingerprint.lock().await;
         let stored = self.inner.store.list_connector_definitions().await?;
-        let mut catalog = self.inner.installed_catalog.clone();
+        let mut catalog = self
+            .inner
+            .installed_catalog
+            .read()
+            .expect("installed catalog lock poisoned")
+            .clone();
         for definition in &stored {
             let location = format!("stored connector {}", definition.key);
             let loaded = serde_json::from_str::<Value>(&definition.definition)
@@ -113,10 +181,33 @@ impl App {
         Ok(())
     }
 
-    /// Reloads the user connectors when another process changed them.
+    /// Reloads the catalog when another process changed the user connectors or the operator's
+    /// directory changed.
     pub async fn follow_user_connectors(&self) -> Result<(), AppError> {
+        let directory_changed = match &self.inner.connectors_directory {
+            None => false,
+            Some(directory) => {
+                let path = directory.path.display().to_string();
+                match directory.changed_catalog() {
+                    None => false,
+                    Some(Ok(installed)) => {
+                        tracing::info!(directory = %path, "the connectors directory changed; reloading the catalog");
+                        *self
+                            .inner
+                            .installed_catalog
+                            .write()
+                            .expect("installed catalog lock poisoned") = installed;
+                        true
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(directory = %path, error = %error, "the connectors directory changed but does not load; the catalog stays as it was until it does");
+                        false
+                    }
+                }
+            }
+        };
         let now = self.inner.store.connector_definitions_fingerprint().await?;
-        if *self.inner.catalog_fingerprint.lock().await != now {
+        if directory_changed || *self.inner.catalog_fingerprint.lock().await != now {
             tracing::info!("connector definitions changed; reloading the catalog");
             self.load_user_connectors().await?;
         }

@@ -37,7 +37,7 @@ mod tenancy;
 mod triggers;
 
 pub use clock::{Clock, SystemClock};
-pub use connector_builder::ConnectorCopy;
+pub use connector_builder::{ConnectorCopy, ConnectorsDirectory};
 pub use console_sign_in::{ConsoleSession, SESSION_COOKIE, session_cookie};
 pub use error::{AppError, connector_missing_reason};
 pub use events::{DeliveryReceipt, EventDelivery};
@@ -101,8 +101,11 @@ struct AppInner {
     store: Store,
     /// The catalog in use: the installation's connectors plus the users' (swapped whole).
     catalog: RwLock<Arc<Catalog>>,
-    /// The embedded and directory connectors, which user definitions are added to.
-    installed_catalog: Catalog,
+    /// The embedded and directory connectors, which user definitions are added to (swapped when
+    /// the operator's directory changes).
+    installed_catalog: RwLock<Catalog>,
+    /// The operator's connectors directory, followed while ferry runs.
+    connectors_directory: Option<connector_builder::ConnectorsDirectory>,
     /// The stored user definitions the catalog was last built from (key, updated_at).
     catalog_fingerprint: tokio::sync::Mutex<Vec<(String, i64)>>,
     runtime: Runtime,
@@ -130,6 +133,9 @@ pub struct AppParts {
     pub clock: Arc<dyn Clock>,
     pub config: AppConfig,
     pub flows: FlowsConfig,
+    /// The operator's connectors directory, when `catalog` includes one: folders added,
+    /// changed or removed there reach the catalog while ferry runs.
+    pub connectors_directory: Option<connector_builder::ConnectorsDirectory>,
 }
 
 impl App {
@@ -138,7 +144,8 @@ impl App {
             inner: Arc::new(AppInner {
                 store: parts.store,
                 catalog: RwLock::new(Arc::new(parts.catalog.clone())),
-                installed_catalog: parts.catalog,
+                installed_catalog: RwLock::new(parts.catalog),
+                connectors_directory: parts.connectors_directory,
                 catalog_fingerprint: tokio::sync::Mutex::new(Vec::new()),
                 runtime: parts.runtime,
                 oauth: parts.oauth,

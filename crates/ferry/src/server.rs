@@ -2,7 +2,9 @@
 
 use crate::error::CliError;
 use crate::settings::{ServeArgs, StorageArgs, rewrites};
-use ferry_app::{App, AppConfig, AppParts, BootstrapSecrets, FlowsConfig, SystemClock};
+use ferry_app::{
+    App, AppConfig, AppParts, BootstrapSecrets, ConnectorsDirectory, FlowsConfig, SystemClock,
+};
 use ferry_connectors::{
     Catalog, Egress, EgressConfig, EndpointRewrites, QuotaLimiter, QuotaOverrides, Runtime,
 };
@@ -49,9 +51,13 @@ pub async fn build_paced_app(
     flows: FlowsConfig,
     quotas: QuotaOverrides,
 ) -> Result<App, CliError> {
-    let mut catalog = Catalog::embedded(rewrites)?;
+    let embedded = Catalog::embedded(rewrites)?;
+    let mut catalog = embedded.clone();
+    let mut connectors_directory = None;
     if let Some(dir) = &storage.connectors_dir {
+        // Read once here, strictly: a broken folder stops the start-up with its error.
         catalog = catalog.with_directory(dir)?;
+        connectors_directory = Some(ConnectorsDirectory::new(dir.clone(), embedded));
     }
     if storage.database_url.is_none() {
         storage.ensure_data_dir()?;
@@ -88,6 +94,7 @@ pub async fn build_paced_app(
             process_id: process_id(),
         },
         flows,
+        connectors_directory,
     });
     // The connectors users added through the API, before the first request.
     app.load_user_connectors().await?;

@@ -904,6 +904,92 @@ async fn a_connectors_directory_is_read_at_start() {
     assert_eq!(copy.body["key"], "acme-items-copy");
 }
 
+/// The connector keys the catalog lists once `wanted` holds for them, within the time a process
+/// takes to notice a change on a busy machine.
+async fn keys_once(sandbox: &Sandbox, wanted: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let started = std::time::Instant::now();
+    loop {
+        let keys = sandbox.api(Method::GET, "/elements/keys", None).await;
+        let keys = keys.body.as_array().cloned().unwrap_or_default();
+        if wanted(&keys) || started.elapsed() > std::time::Duration::from_secs(20) {
+            return keys;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_folder_dropped_into_the_connectors_directory_joins_the_catalog_without_a_restart() {
+    let connectors = tempfile::tempdir().unwrap();
+    let sandbox =
+        Sandbox::start_with(&["--connectors-dir", connectors.path().to_str().unwrap()]).await;
+    let acme = json!("acme-items");
+    let keys = sandbox.api(Method::GET, "/elements/keys", None).await;
+    assert!(
+        !keys.body.as_array().unwrap().contains(&acme),
+        "{}",
+        keys.text
+    );
+
+    let (ok, out) = ferry(&[
+        "connectors",
+        "new",
+        "acme-items",
+        "--dir",
+        connectors.path().to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let keys = keys_once(&sandbox, |keys| keys.contains(&acme)).await;
+    assert!(
+        keys.contains(&acme),
+        "the dropped folder never joined: {keys:?}"
+    );
+    let docs = sandbox
+        .api(Method::GET, "/elements/acme-items/docs", None)
+        .await;
+    assert!(
+        docs.body["paths"]["/items/{id}"]["get"].is_object(),
+        "{}",
+        docs.text
+    );
+
+    // A folder that does not load leaves the catalog as it was.
+    let broken = connectors.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(
+        broken.join("connector.yaml"),
+        "key: broken\nname: Broken\nnot_a_field: 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        connectors.path().join("acme-items/connector.yaml"),
+        "key: acme-items\n",
+    )
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let keys = sandbox.api(Method::GET, "/elements/keys", None).await;
+    let keys = keys.body.as_array().unwrap();
+    assert!(
+        keys.contains(&acme) && !keys.contains(&json!("broken")),
+        "{keys:?}"
+    );
+    let docs = sandbox
+        .api(Method::GET, "/elements/acme-items/docs", None)
+        .await;
+    assert!(
+        docs.body["paths"]["/items/{id}"]["get"].is_object(),
+        "the broken edit replaced it: {}",
+        docs.text
+    );
+
+    // Once the directory loads again, what it holds is the catalog: here, neither folder.
+    std::fs::remove_dir_all(&broken).unwrap();
+    std::fs::remove_dir_all(connectors.path().join("acme-items")).unwrap();
+    let keys = keys_once(&sandbox, |keys| !keys.contains(&acme)).await;
+    assert!(!keys.contains(&acme), "the removed folder stayed: {keys:?}");
+    assert!(keys.contains(&json!("gmail")), "{keys:?}");
+}
+
 #[tokio::test]
 async fn declared_header_parameters_reach_the_vendor_and_no_other_header_does() {
     let (origin, service) = start_service().await;
