@@ -41,6 +41,8 @@ pub fn record(settings: &Settings, figure: &str, value: f64, unit: &str) {
 
 /// Whether a larger value of this figure is better.
 pub fn higher_is_better(figure: &str) -> bool {
+    // A figure divided by the forwarder's keeps the direction of the figure.
+    let figure = figure.strip_suffix(".of_forwarder").unwrap_or(figure);
     figure.ends_with("_rps") || figure.ends_with("_eps")
 }
 
