@@ -91,23 +91,22 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let message = error.to_string();
+        let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
         match error {
-            AppError::Unauthenticated(_) => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
-            }
+            AppError::Unauthenticated(_) => ApiError::new(status, "unauthenticated", message),
             AppError::SignatureRefused { field, .. } => ApiError {
                 field: Some(field),
-                ..ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+                ..ApiError::new(status, "invalid_signature", message)
             },
-            AppError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
-            AppError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            AppError::Forbidden(_) => ApiError::new(status, "forbidden", message),
+            AppError::NotFound(_) => ApiError::new(status, "not_found", message),
             AppError::InvalidInput { field, .. } => ApiError {
                 field,
-                ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+                ..ApiError::new(status, "invalid_input", message)
             },
-            AppError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            AppError::Conflict(_) => ApiError::new(status, "conflict", message),
             AppError::ConnectorMissing { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "connector_missing", message)
+                ApiError::new(status, "connector_missing", message)
             }
             AppError::CredentialsRefused {
                 fields,
@@ -120,37 +119,28 @@ impl From<AppError> for ApiError {
                     _ => "configuration".to_owned(),
                 }),
                 provider_message,
-                ..ApiError::new(StatusCode::BAD_REQUEST, "credentials_refused", message)
+                ..ApiError::new(status, "credentials_refused", message)
             },
-            AppError::PayloadTooLarge(_) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
-            }
+            AppError::PayloadTooLarge(_) => ApiError::new(status, "payload_too_large", message),
             AppError::NeedsReauthentication { .. } => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "needs_reauthentication", message)
+                ApiError::new(status, "needs_reauthentication", message)
             }
             AppError::Provider {
-                status,
                 provider_message,
                 retry_after_secs,
                 ..
             } => ApiError {
                 provider_message,
                 retry_after_secs,
-                ..ApiError::new(
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-                    "provider_error",
-                    message,
-                )
+                ..ApiError::new(status, "provider_error", message)
             },
             AppError::RateLimited {
                 retry_after_secs, ..
             } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                ..ApiError::new(status, "rate_limited", message)
             },
-            AppError::Unavailable(_) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-            }
+            AppError::Unavailable(_) => ApiError::new(status, "unavailable", message),
             AppError::InvalidFlow { problems } => {
                 let first = problems.first();
                 ApiError {
@@ -173,14 +163,14 @@ impl From<AppError> for ApiError {
                             .collect::<Vec<_>>()
                             .into(),
                     ),
-                    ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_flow", message)
+                    ..ApiError::new(status, "invalid_flow", message)
                 }
             }
             AppError::Internal(detail) => {
                 // The detail (database errors included) goes to the log, never to the client.
                 tracing::error!(error = %detail, "internal error");
                 ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    status,
                     "internal",
                     "ferry failed to handle the request; the request id identifies it in ferry's log",
                 )

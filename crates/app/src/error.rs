@@ -78,6 +78,27 @@ pub fn connector_missing_reason(connector: &str) -> String {
 }
 
 impl AppError {
+    /// The HTTP status this error answers with, wherever it is answered: the API's error body
+    /// and a flow step's recorded exchange both take it from here.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated(_)
+            | AppError::NeedsReauthentication { .. }
+            | AppError::SignatureRefused { .. } => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::InvalidInput { .. }
+            | AppError::InvalidFlow { .. }
+            | AppError::CredentialsRefused { .. } => 400,
+            AppError::Conflict(_) | AppError::ConnectorMissing { .. } => 409,
+            AppError::PayloadTooLarge(_) => 413,
+            AppError::RateLimited { .. } => 429,
+            AppError::Provider { status, .. } => *status,
+            AppError::Unavailable(_) => 503,
+            AppError::Internal(_) => 500,
+        }
+    }
+
     pub(crate) fn input(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::InvalidInput {
             field: Some(field.into()),

@@ -76,26 +76,15 @@ fn hub_path(api: &str) -> (String, Vec<(String, String)>) {
 
 /// An application error as the HTTP reply a hub call would have given.
 fn error_exchange(error: AppError) -> HttpExchange {
-    let (status, provider_message) = match &error {
-        AppError::Unauthenticated(_)
-        | AppError::NeedsReauthentication { .. }
-        | AppError::SignatureRefused { .. } => (401, None),
-        AppError::Forbidden(_) => (403, None),
-        AppError::NotFound(_) => (404, None),
-        AppError::InvalidInput { .. } | AppError::InvalidFlow { .. } => (400, None),
-        AppError::Conflict(_) | AppError::ConnectorMissing { .. } => (409, None),
+    let status = error.http_status();
+    let provider_message = match &error {
         AppError::CredentialsRefused {
             provider_message, ..
-        } => (400, provider_message.clone()),
-        AppError::PayloadTooLarge(_) => (413, None),
-        AppError::RateLimited { .. } => (429, None),
-        AppError::Provider {
-            status,
-            provider_message,
-            ..
-        } => (*status, provider_message.clone()),
-        AppError::Unavailable(_) => (503, None),
-        AppError::Internal(_) => (500, None),
+        }
+        | AppError::Provider {
+            provider_message, ..
+        } => provider_message.clone(),
+        _ => None,
     };
     let mut body = json!({ "message": error.to_string() });
     if let Some(provider) = provider_message {
