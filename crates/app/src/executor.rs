@@ -255,7 +255,18 @@ impl Effects for FlowEffects<'_> {
         // Most scripts take well under a millisecond, less than handing them to a blocking
         // thread and the outcome back costs; they run here. One that needs longer is stopped at
         // the budget and runs again on a blocking thread, where it may take its whole limit.
-        let quick = sandbox.run_within(kind, &input.source, &input_values, QUICK_SCRIPT_BUDGET);
+        // Runs of this flow's scripts may share a warm engine; other flows' never do.
+        let owner = format!(
+            "{}/{}",
+            self.execution.organization_id.0, self.execution.flow_id.0
+        );
+        let quick = sandbox.run_warm_within(
+            kind,
+            &input.source,
+            &input_values,
+            QUICK_SCRIPT_BUDGET,
+            &owner,
+        );
         let run = match quick {
             Some(outcome) => {
                 // Queued behind this task on this worker: the next engine is built while the
@@ -267,7 +278,8 @@ impl Effects for FlowEffects<'_> {
             None => {
                 let (reply, outcome) = tokio::sync::oneshot::channel();
                 tokio::task::spawn_blocking(move || {
-                    let _ = reply.send(sandbox.run(kind, &input.source, &input_values));
+                    let _ =
+                        reply.send(sandbox.run_warm(kind, &input.source, &input_values, &owner));
                     // After answering: the flow goes on while this thread builds its next engine.
                     sandbox.prepare_next_run_on_this_thread();
                 });

@@ -1,4 +1,4 @@
-//! Per-run cost of a script step, end to end: fresh runtime, inputs in, body, result out.
+//! Per-run cost of a script step, end to end: fresh (or warm) runtime, inputs in, body, result out.
 //!
 //! Run with `cargo bench -p ferry-sandbox --bench script_step`.
 
@@ -54,6 +54,17 @@ fn script_step(c: &mut Criterion) {
             },
             criterion::BatchSize::PerIteration,
         )
+    });
+
+    // What a flow's later runs of the same script pay: the engine and the compiled body kept warm
+    // for the flow (`Sandbox::run_warm`).
+    group.bench_function("simple_script_warm_engine", |b| {
+        b.iter(|| {
+            let outcome =
+                sandbox.run_warm(ScriptKind::Script, black_box(SIMPLE), &input, "org/flow");
+            assert!(outcome.result.is_ok());
+            outcome
+        })
     });
 
     // The script of `bench/src/flows.rs` (the peers' workload) on a webhook trigger.

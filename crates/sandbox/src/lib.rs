@@ -1,6 +1,7 @@
 //! ferry-sandbox runs the JavaScript of flow steps (Cloud Elements formula `script` and `filter`
-//! steps) in an embedded QuickJS engine, one fresh runtime per run, with a wall-clock deadline, a
-//! heap limit and a stack limit. It owns the JavaScript contract users write against: the
+//! steps) in an embedded QuickJS engine, a fresh runtime per run (or, for [`Sandbox::run_warm`], one
+//! kept for the same owner's runs of the same body), with a wall-clock deadline, a heap limit and a
+//! stack limit. It owns the JavaScript contract users write against: the
 //! `function (trigger, steps, info, config, done)` signature with deep-frozen inputs, `done`,
 //! captured `console.*`, `notify.email`, the `CE` helpers, `require('util')`, and save-time
 //! validation of a body. It depends on no other ferry crate and does no I/O: scripts see no files,
@@ -130,7 +131,38 @@ impl Sandbox {
 
     /// Runs `source` as the body of `function (trigger, steps, info, config, done)`.
     pub fn run(&self, kind: ScriptKind, source: &str, input: &ScriptInput) -> ScriptOutcome {
-        run::run(&self.limits, kind, source, input)
+        run::run(&self.limits, kind, source, input, None)
+    }
+
+    /// Runs like [`Sandbox::run`], letting runs of the same body for the same `owner` on this
+    /// thread share an engine: after a run that ended cleanly (its result given, nothing left
+    /// pending, no limit reached) the engine is kept with the compiled body, the globals the run
+    /// added are deleted, and the owner's next run of that body skips building an engine and
+    /// compiling (most of a short script's cost). Anything else a run leaves in its engine — a
+    /// property added to a built-in prototype, say — is seen by that owner's later runs of the
+    /// same body, never by another owner or another body; so `owner` must name who may share
+    /// (ferry passes the organization and the flow). An engine serves at most 500 runs, and a
+    /// run that fails, times out or runs out of memory leaves a fresh engine to the next.
+    pub fn run_warm(
+        &self,
+        kind: ScriptKind,
+        source: &str,
+        input: &ScriptInput,
+        owner: &str,
+    ) -> ScriptOutcome {
+        run::run(&self.limits, kind, source, input, Some(owner))
+    }
+
+    /// [`Sandbox::run_warm`] held to a budget, as [`Sandbox::run_within`].
+    pub fn run_warm_within(
+        &self,
+        kind: ScriptKind,
+        source: &str,
+        input: &ScriptInput,
+        budget: std::time::Duration,
+        owner: &str,
+    ) -> Option<ScriptOutcome> {
+        run::run_within(&self.limits, kind, source, input, Some(budget), Some(owner))
     }
 
     /// Runs like [`Sandbox::run`] but stops once the run has taken `budget` and then answers
@@ -144,7 +176,7 @@ impl Sandbox {
         input: &ScriptInput,
         budget: std::time::Duration,
     ) -> Option<ScriptOutcome> {
-        run::run_within(&self.limits, kind, source, input, Some(budget))
+        run::run_within(&self.limits, kind, source, input, Some(budget), None)
     }
 
     /// Builds, on the calling thread, the engine its next run will use, so that building it

@@ -9,7 +9,7 @@ use rquickjs::context::intrinsic::{
     Date, Eval, Json, MapSet, Promise, Proxy, RegExp, RegExpCompiler, TypedArrays, WeakRef,
 };
 use rquickjs::function::Rest;
-use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
+use rquickjs::{Context, Ctx, Filter, Function, Object, Persistent, Runtime, Value};
 
 use crate::console::ConsoleBuffer;
 use crate::error::ScriptFailure;
@@ -100,6 +100,10 @@ pub(crate) struct Engine {
     limits: SandboxLimits,
     /// What the globals' native functions write to; an engine serves one run, so one state.
     state: SharedState,
+    /// The global object's own property names, and how many own keys it has (symbols too), as
+    /// built: what [`SWEEP_GLOBALS`] restores a warm engine to.
+    base_globals: Vec<String>,
+    base_global_keys: usize,
 }
 
 impl Engine {
@@ -128,11 +132,24 @@ impl Engine {
         // Installed here rather than in the run, so that an engine built ahead has them ready:
         // about a fifth of a short script's run.
         let state: SharedState = Rc::default();
-        ctx.with(|ctx| globals::install(&ctx, &state))
+        let (base_globals, base_global_keys) = ctx
+            .with(|ctx| {
+                globals::install(&ctx, &state)?;
+                let global = ctx.globals();
+                let names = global
+                    .own_keys::<String>(Filter::new().string())
+                    .collect::<rquickjs::Result<Vec<_>>>()?;
+                let keys = global
+                    .own_keys::<rquickjs::Atom>(Filter::new().string().symbol())
+                    .count();
+                Ok::<_, rquickjs::Error>((names, keys))
+            })
             .map_err(|e| ScriptFailure::Engine {
                 message: format!("the script globals could not be installed: {e}"),
             })?;
         Ok(Self {
+            base_globals,
+            base_global_keys,
             ctx,
             rt,
             clock,
@@ -226,31 +243,66 @@ pub(crate) fn run(
     kind: ScriptKind,
     source: &str,
     input: &ScriptInput,
+    warm_owner: Option<&str>,
 ) -> ScriptOutcome {
-    run_within(limits, kind, source, input, None)
+    run_within(limits, kind, source, input, None, warm_owner)
         .expect("a run without a budget always has an outcome")
 }
 
 /// A run held to `budget` (when shorter than the wall-time limit) gives `None` once it has
 /// taken that long, whatever it reached: the caller runs it again without the budget.
+///
+/// With `warm_owner`, the run may use an engine kept from an earlier run of the same body for
+/// the same owner on this thread, and its engine is kept for the next one if it ended cleanly.
 pub(crate) fn run_within(
     limits: &SandboxLimits,
     kind: ScriptKind,
     source: &str,
     input: &ScriptInput,
     budget: Option<Duration>,
+    warm_owner: Option<&str>,
 ) -> Option<ScriptOutcome> {
     let started = Instant::now();
     let budget = budget.filter(|budget| *budget < limits.wall_time);
-    let (result, state) = match take_spare(limits).map_or_else(|| Engine::new(limits), Ok) {
+    let warm = warm_owner.and_then(|owner| take_warm(limits, owner, kind, source));
+    let (mut body, sweep, runs, engine) = match warm {
+        Some(warm) => (
+            Some(warm.body),
+            Some(warm.sweep),
+            warm.runs,
+            Ok(warm.engine),
+        ),
+        None => (
+            None,
+            None,
+            0,
+            take_spare(limits).map_or_else(|| Engine::new(limits), Ok),
+        ),
+    };
+    let (result, state) = match engine {
         Ok(engine) => {
-            if let Some(budget) = budget {
-                engine.clock.deadline.set(started + budget);
-                engine.clock.error_grace.set(budget);
-            }
+            engine.clock.fired.set(false);
+            engine
+                .clock
+                .deadline
+                .set(started + budget.unwrap_or(limits.wall_time));
+            engine
+                .clock
+                .error_grace
+                .set(budget.unwrap_or(READ_ERROR_GRACE));
             let state = engine.state.clone();
-            let result = execute(&engine, kind, source, input, &state);
-            retire(engine);
+            let keep_body = warm_owner.is_some();
+            let result = execute(&engine, kind, source, input, &state, &mut body, keep_body);
+            let clean = result.is_ok() && !engine.clock.fired.get() && !engine.rt.is_job_pending();
+            match (warm_owner, body) {
+                (Some(owner), Some(body)) if clean && runs + 1 < WARM_RUNS => {
+                    keep_warm(owner, kind, source, body, sweep, runs + 1, engine);
+                }
+                (_, body) => {
+                    drop((body, sweep));
+                    retire(engine);
+                }
+            }
             (result, state.take())
         }
         Err(failure) => (Err(failure), RunState::default()),
@@ -267,6 +319,115 @@ pub(crate) fn run_within(
     })
 }
 
+/// Engines kept warm per thread, and how many runs one engine serves before it is replaced
+/// (so whatever a body leaves behind in its engine stays bounded).
+const WARM_PER_THREAD: usize = 8;
+const WARM_RUNS: u32 = 500;
+
+/// An engine kept after a clean run for the next run of the same body by the same owner: the
+/// compiled body is reused and nothing is built. Fields drop in order: the values it holds go
+/// before the engine that owns them.
+struct WarmEngine {
+    body: Persistent<Function<'static>>,
+    /// Removes the globals a run added ([`SWEEP_GLOBALS`]).
+    sweep: Persistent<Function<'static>>,
+    runs: u32,
+    engine: Engine,
+}
+
+struct WarmSlot {
+    owner: String,
+    kind: ScriptKind,
+    source: String,
+    warm: WarmEngine,
+}
+
+/// Made when an engine is first kept, from the global names it had when it was built (ferry's and
+/// ECMAScript's): each call deletes every other own string-named property of the global object
+/// and answers whether the global object is back to its built set of keys; if not (a global the
+/// run made non-configurable, a symbol-keyed one, a built-in it deleted), the engine is not kept.
+/// What it uses is taken when it is made, so a body that replaced `Reflect` changes nothing.
+const SWEEP_GLOBALS: &str = "(function (names, keyCount) { 'use strict'; \
+    const global = globalThis, ownKeys = Reflect.ownKeys, remove = Reflect.deleteProperty; \
+    const known = Object.create(null); for (let i = 0; i < names.length; i++) known[names[i]] = true; \
+    return function () { const now = ownKeys(global); \
+      for (let i = 0; i < now.length; i++) { const key = now[i]; \
+        if (typeof key === 'string' && known[key] !== true && !remove(global, key)) return false; } \
+      return ownKeys(global).length === keyCount; }; })";
+
+fn take_warm(
+    limits: &SandboxLimits,
+    owner: &str,
+    kind: ScriptKind,
+    source: &str,
+) -> Option<WarmEngine> {
+    WARM.with_borrow_mut(|slots| {
+        let at = slots.iter().position(|slot| {
+            slot.kind == kind
+                && slot.owner == owner
+                && slot.source == source
+                && slot.warm.engine.made_for(limits)
+        })?;
+        Some(slots.remove(at).warm)
+    })
+}
+
+/// Keeps the engine for the owner's next run of this body, once the globals the run added are
+/// gone; the least recently used engine makes room.
+fn keep_warm(
+    owner: &str,
+    kind: ScriptKind,
+    source: &str,
+    body: Persistent<Function<'static>>,
+    sweep: Option<Persistent<Function<'static>>>,
+    runs: u32,
+    engine: Engine,
+) {
+    let swept = engine.ctx.with(|ctx| {
+        let sweep = match sweep {
+            Some(sweep) => sweep.restore(&ctx).ok()?,
+            None => {
+                let make: Function = ctx.eval_with_options(SWEEP_GLOBALS, eval_options()).ok()?;
+                make.call((engine.base_globals.clone(), engine.base_global_keys))
+                    .ok()?
+            }
+        };
+        let clean: bool = sweep.call(()).ok()?;
+        clean.then(|| Persistent::save(&ctx, sweep))
+    });
+    let Some(sweep) = swept else {
+        drop(body);
+        retire(engine);
+        return;
+    };
+    let warm = WarmEngine {
+        body,
+        sweep,
+        runs,
+        engine,
+    };
+    let evicted = WARM.with_borrow_mut(|slots| {
+        let evicted = (slots.len() >= WARM_PER_THREAD).then(|| slots.remove(0));
+        slots.push(WarmSlot {
+            owner: owner.to_owned(),
+            kind,
+            source: source.to_owned(),
+            warm,
+        });
+        evicted
+    });
+    if let Some(slot) = evicted {
+        let WarmEngine {
+            body,
+            sweep,
+            engine,
+            ..
+        } = slot.warm;
+        drop((body, sweep));
+        retire(engine);
+    }
+}
+
 thread_local! {
     /// A fresh engine built ahead of the next run on this thread. It has never run anything, so
     /// taking it gives exactly what building one would: only the building moves off the run.
@@ -275,6 +436,8 @@ thread_local! {
     static RETIRED: RefCell<Option<Engine>> = const { RefCell::new(None) };
     /// Whether this thread's caller builds engines ahead (and so also tears them down later).
     static SPARE_WANTED: Cell<bool> = const { Cell::new(false) };
+    /// Engines kept for their owners' next runs, least recently used first.
+    static WARM: RefCell<Vec<WarmSlot>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Keeps a used engine for [`prepare_spare`] to drop when a caller builds engines ahead (tearing
@@ -301,21 +464,19 @@ fn take_spare(limits: &SandboxLimits) -> Option<Engine> {
     if !engine.made_for(limits) {
         return None;
     }
-    // The run's time starts now, not when the spare was built.
-    engine.clock.fired.set(false);
-    engine
-        .clock
-        .deadline
-        .set(Instant::now() + engine.limits.wall_time);
     Some(engine)
 }
 
+/// Runs the body once. `body` is the compiled body when a warm engine brings one; otherwise the
+/// source is compiled here, and kept in `body` when `keep_body` says the engine may stay warm.
 fn execute(
     engine: &Engine,
     kind: ScriptKind,
     source: &str,
     input: &ScriptInput,
     state: &SharedState,
+    body: &mut Option<Persistent<Function<'static>>>,
+    keep_body: bool,
 ) -> Result<serde_json::Value, ScriptFailure> {
     install_rejection_tracker(&engine.rt, state);
     let phase = engine.ctx.with(|ctx| {
@@ -327,10 +488,19 @@ fn execute(
             let info = load_input(&ctx, &freeze, &input.info, 0)?;
             let config = load_input(&ctx, &freeze, &input.config, 0)?;
             let done = done_function(&ctx, kind, state)?;
-            stage = Stage::Compile;
-            let body = compile(&ctx, source)?;
+            let function = match body.clone() {
+                Some(compiled) => compiled.restore(&ctx)?,
+                None => {
+                    stage = Stage::Compile;
+                    let function = compile(&ctx, source)?;
+                    if keep_body {
+                        *body = Some(Persistent::save(&ctx, function.clone()));
+                    }
+                    function
+                }
+            };
             stage = Stage::Run;
-            body.call::<_, Value>((trigger, steps, info, config, done))?;
+            function.call::<_, Value>((trigger, steps, info, config, done))?;
             Ok(())
         })();
         match attempt {

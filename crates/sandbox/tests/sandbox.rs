@@ -882,3 +882,177 @@ fn an_engine_built_ahead_for_other_limits_is_not_used() {
         outcome.result
     );
 }
+
+fn input_with(trigger: serde_json::Value) -> ScriptInput {
+    ScriptInput {
+        trigger,
+        ..ScriptInput::default()
+    }
+}
+
+/// Leaves `trigger.mark` in a global and on `Object.prototype`, and reports what an earlier run
+/// left in either place.
+const LEAVES_A_MARK: &str = "const seen = { global: typeof globalMark === 'undefined' ? null : globalMark, \
+    prototype: ({}).protoMark === undefined ? null : ({}).protoMark }; \
+    globalThis.globalMark = trigger.mark; \
+    Object.defineProperty(Object.prototype, 'protoMark', { value: trigger.mark, configurable: true, writable: true }); \
+    done(seen);";
+
+#[test]
+fn a_warm_engine_serves_only_its_owner_and_starts_each_run_without_the_last_runs_globals() {
+    let sandbox = sandbox();
+    let run = |owner: &str, mark: i64| {
+        let outcome = sandbox.run_warm(
+            ScriptKind::Script,
+            LEAVES_A_MARK,
+            &input_with(json!({ "mark": mark })),
+            owner,
+        );
+        outcome.result.expect("the script succeeds")
+    };
+    // First run of owner A: nothing to see.
+    assert_eq!(
+        run("org-1/flow-1", 1),
+        json!({"global": null, "prototype": null})
+    );
+    // Another owner, same body: a different engine, so neither the global nor the prototype
+    // change of A's run is visible.
+    assert_eq!(
+        run("org-2/flow-9", 2),
+        json!({"global": null, "prototype": null})
+    );
+    // A's next run reuses A's engine: the global it added was deleted after the run; what its
+    // own body put on a built-in prototype is still there (documented on `run_warm`).
+    assert_eq!(
+        run("org-1/flow-1", 3),
+        json!({"global": null, "prototype": 1})
+    );
+    // A fresh run (`run`, no owner) never sees a warm engine.
+    let fresh = sandbox.run(
+        ScriptKind::Script,
+        LEAVES_A_MARK,
+        &input_with(json!({ "mark": 4 })),
+    );
+    assert_eq!(
+        fresh.result.unwrap(),
+        json!({"global": null, "prototype": null})
+    );
+}
+
+#[test]
+fn a_warm_engine_is_dropped_after_a_run_that_fails_or_times_out() {
+    let sandbox = Sandbox::new(short_limits());
+    let body = "const seen = ({}).mark === undefined ? null : ({}).mark; \
+        Object.defineProperty(Object.prototype, 'mark', { value: trigger.n, configurable: true }); \
+        if (trigger.fail === 'throw') throw new Error('asked to fail'); \
+        if (trigger.fail === 'loop') { while (true) {} } \
+        done({seen});";
+    let run = |trigger: serde_json::Value| {
+        sandbox.run_warm(
+            ScriptKind::Script,
+            body,
+            &input_with(trigger),
+            "org-1/flow-1",
+        )
+    };
+    assert_eq!(run(json!({"n": 1})).result.unwrap(), json!({"seen": null}));
+    assert_eq!(run(json!({"n": 2})).result.unwrap(), json!({"seen": 1}));
+    assert_eq!(
+        thrown_message(&run(json!({"n": 3, "fail": "throw"}))),
+        "asked to fail"
+    );
+    // The failed run's engine was not kept: the next run starts from a fresh one.
+    assert_eq!(run(json!({"n": 4})).result.unwrap(), json!({"seen": null}));
+    assert!(matches!(
+        failure(&run(json!({"n": 5, "fail": "loop"}))),
+        ScriptFailure::TimedOut { .. }
+    ));
+    assert_eq!(run(json!({"n": 6})).result.unwrap(), json!({"seen": null}));
+}
+
+#[test]
+fn a_warm_engine_keeps_the_time_and_memory_limits_of_every_run() {
+    let sandbox = Sandbox::new(short_limits());
+    let body = "if (trigger.bomb) { const a = []; while (true) a.push('x'.repeat(1024)); } \
+        if (trigger.loop) { while (true) {} } done({ok: true});";
+    let run = |trigger: serde_json::Value| {
+        sandbox.run_warm(
+            ScriptKind::Script,
+            body,
+            &input_with(trigger),
+            "org-1/flow-1",
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(run(json!({})).result.unwrap(), json!({"ok": true}));
+    }
+    let started = Instant::now();
+    assert!(matches!(
+        failure(&run(json!({"loop": true}))),
+        ScriptFailure::TimedOut { .. }
+    ));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(run(json!({})).result.unwrap(), json!({"ok": true}));
+    assert_eq!(run(json!({})).result.unwrap(), json!({"ok": true}));
+    assert!(matches!(
+        failure(&run(json!({"bomb": true}))),
+        ScriptFailure::OutOfMemory { .. }
+    ));
+    assert_eq!(run(json!({})).result.unwrap(), json!({"ok": true}));
+}
+
+#[test]
+fn a_warm_engine_gives_each_run_its_own_inputs_console_and_result() {
+    let sandbox = sandbox();
+    let body = "console.log('run', trigger.n); done({n: trigger.n, steps: steps.x === undefined ? null : steps.x});";
+    for n in 0..5 {
+        let outcome = sandbox.run_warm(
+            ScriptKind::Script,
+            body,
+            &ScriptInput {
+                trigger: json!({"n": n}),
+                steps: if n % 2 == 0 {
+                    json!({"x": n * 10})
+                } else {
+                    json!({})
+                },
+                ..ScriptInput::default()
+            },
+            "org-1/flow-1",
+        );
+        let steps = if n % 2 == 0 {
+            json!(n * 10)
+        } else {
+            json!(null)
+        };
+        assert_eq!(outcome.result.unwrap(), json!({"n": n, "steps": steps}));
+        assert_eq!(outcome.console, vec![format!("run {n}")]);
+    }
+}
+
+#[test]
+fn a_global_the_sweep_cannot_remove_sends_the_next_run_to_a_fresh_engine() {
+    let sandbox = sandbox();
+    let body = "const seen = typeof stuck === 'undefined' ? null : stuck; \
+        if (trigger.stick === 'name') Object.defineProperty(globalThis, 'stuck', { value: trigger.n }); \
+        if (trigger.stick === 'symbol') globalThis[Symbol('stuck')] = trigger.n; \
+        done({seen});";
+    let run = |trigger: serde_json::Value| {
+        sandbox
+            .run_warm(
+                ScriptKind::Script,
+                body,
+                &input_with(trigger),
+                "org-1/flow-1",
+            )
+            .result
+            .unwrap()
+    };
+    assert_eq!(run(json!({"n": 1, "stick": "name"})), json!({"seen": null}));
+    assert_eq!(run(json!({"n": 2})), json!({"seen": null}));
+    assert_eq!(
+        run(json!({"n": 3, "stick": "symbol"})),
+        json!({"seen": null})
+    );
+    assert_eq!(run(json!({"n": 4})), json!({"seen": null}));
+}

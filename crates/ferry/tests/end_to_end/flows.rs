@@ -1201,3 +1201,53 @@ async fn a_scheduled_flow_fires_on_its_minute() {
         "fired on a whole minute: {at}"
     );
 }
+
+/// Script engines are kept warm per flow (decision 0010): a global a run adds is gone for the
+/// next run, and what a body leaves on a built-in prototype never reaches another flow running
+/// the very same body.
+#[tokio::test]
+async fn runs_of_a_script_never_see_another_flows_leftovers_or_their_own_globals() {
+    let sandbox = Sandbox::start_with(&FLOW_FLAGS).await;
+    let body = "const mark = ({}).flowMark === undefined ? null : ({}).flowMark; \
+        const previous = typeof lastArgs === 'undefined' ? null : lastArgs; \
+        Object.defineProperty(Object.prototype, 'flowMark', { value: info.formulaId, configurable: true }); \
+        globalThis.lastArgs = trigger.args; \
+        done({mark, previous});";
+    let flow = |name: &str| {
+        json!({
+            "name": name,
+            "triggers": [{"type": "manual", "onSuccess": ["probe"]}],
+            "steps": [{"name": "probe", "type": "script", "properties": {"body": body}}]
+        })
+    };
+    let mut instances = Vec::new();
+    for name in ["first", "second"] {
+        let flow_id = sandbox.create_flow(flow(name)).await;
+        let instance = sandbox.create_flow_instance(flow_id, json!({})).await;
+        instances.push((flow_id, instance["id"].as_i64().unwrap()));
+    }
+    for round in 0..6 {
+        for &(flow_id, instance) in &instances {
+            let id = sandbox
+                .start_execution(instance, json!({"round": round}))
+                .await;
+            let execution = sandbox.finished_execution(id).await;
+            assert_eq!(execution["status"], "success", "{execution}");
+            let output = &step(&execution, "probe")["output"];
+            assert_eq!(
+                output["previous"],
+                Value::Null,
+                "a global outlived its run: {output}"
+            );
+            // Null from a fresh engine, or this flow's own mark from its warm one (which runs
+            // on whichever thread took the step, so either may come).
+            if !output["mark"].is_null() {
+                assert_eq!(
+                    output["mark"],
+                    json!(flow_id),
+                    "another flow's leftover: {output}"
+                );
+            }
+        }
+    }
+}
