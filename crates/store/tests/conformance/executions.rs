@@ -629,6 +629,60 @@ async fn executions_are_listed_newest_first_with_filters_and_pages() {
             .await
             .unwrap();
         assert_eq!(counts, vec![(ExecutionStatus::Queued, 5)]);
+
+        // Filters combine: status, flow, instance and page at once.
+        let claimed = b.store.claim_executions("w", 10, 60_000, 2).await.unwrap();
+        assert_eq!(
+            claimed.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [ids[0], ids[1]],
+            "the longest-waiting executions are claimed first"
+        );
+        let listed = |filter: ExecutionFilter| {
+            let store = &b.store;
+            let organization = t.organization.id;
+            async move {
+                store
+                    .list_executions(organization, &filter)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let queued_only = ExecutionFilter {
+            flow_instance_id: Some(instance),
+            flow_id: Some(flow.id),
+            status: Some(ExecutionStatus::Queued),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(listed(queued_only.clone()).await, [ids[4], ids[3], ids[2]]);
+        assert_eq!(
+            listed(ExecutionFilter {
+                before_id: Some(ids[3]),
+                ..queued_only.clone()
+            })
+            .await,
+            [ids[2]]
+        );
+        assert_eq!(
+            listed(ExecutionFilter {
+                status: Some(ExecutionStatus::Pending),
+                event_id: Some("event-1".into()),
+                ..queued_only.clone()
+            })
+            .await,
+            [ids[1]]
+        );
+        assert_eq!(
+            listed(ExecutionFilter {
+                status: Some(ExecutionStatus::Success),
+                ..queued_only
+            })
+            .await,
+            Vec::<ferry_model::ExecutionId>::new()
+        );
         assert_eq!(
             b.store.purge_finished_executions(i64::MAX).await.unwrap(),
             0,
