@@ -406,7 +406,19 @@ impl Store {
                 conditions.push(format!("{column} {operator} ${}", conditions.len() + 1));
             }
         };
-        condition("flow_instance_id", "=", filter.flow_instance_id.is_some());
+        // Unfinished executions are few and all in the `(status, run_after, id)` index; left to
+        // itself SQLite reads them through the instance's index instead, walking its whole
+        // history when none is waiting (6 ms at 25,000 executions). `+column` takes that index
+        // out of its choice.
+        let waiting = matches!(
+            filter.status,
+            Some(ExecutionStatus::Queued | ExecutionStatus::Pending)
+        );
+        let instance_column = match self.dialect {
+            Dialect::Sqlite if waiting => "+flow_instance_id",
+            _ => "flow_instance_id",
+        };
+        condition(instance_column, "=", filter.flow_instance_id.is_some());
         condition("flow_id", "=", filter.flow_id.is_some());
         condition("event_id", "=", filter.event_id.is_some());
         condition("object_id", "=", filter.object_id.is_some());
