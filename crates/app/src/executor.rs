@@ -467,6 +467,11 @@ impl App {
         depth: u32,
     ) -> ExecutionOutcome {
         let running = self.inner.flows.running_guard(execution.id);
+        // Until the end: a run that failed before its first write still ends with its row.
+        let _unwritten = UnwrittenRowGuard {
+            store: &self.inner.store,
+            id: execution.id,
+        };
         let outcome = Box::pin(self.drive(&execution, owner, depth)).await;
         drop(running);
         match outcome {
@@ -669,6 +674,18 @@ impl App {
             error: now.and_then(|e| e.error),
             last_output,
         })
+    }
+}
+
+/// A run that stops before its first write (it panicked) leaves no row waiting in the store.
+struct UnwrittenRowGuard<'a> {
+    store: &'a ferry_store::Store,
+    id: ExecutionId,
+}
+
+impl Drop for UnwrittenRowGuard<'_> {
+    fn drop(&mut self) {
+        self.store.forget_unwritten_row(self.id);
     }
 }
 

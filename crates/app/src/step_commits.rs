@@ -5,6 +5,9 @@
 //! together with what is held, and confirmed before the execution goes on; and the executor
 //! flushes what is held before such a step starts. A crash can therefore only lose steps that run
 //! again harmlessly on recovery, and never between them and an effect that used their results.
+//! A claimed execution whose row the store has not written yet (it goes with the execution's
+//! first write) counts as held from the start: it too is written before any effect, or once it
+//! has waited [`HOLD`].
 
 use crate::AppError;
 use ferry_engine::{Finished, StepRecord};
@@ -33,17 +36,22 @@ pub(crate) struct StepCommits<'a> {
     held_since: Option<Instant>,
     /// Sent but not yet confirmed (held steps whose time ran out).
     sent: Vec<PendingCommit>,
+    /// The execution's own row is not written yet (a claimed execution on a SQLite file): it is
+    /// held like a harmless step and goes with the first write.
+    row_unwritten: bool,
 }
 
 impl<'a> StepCommits<'a> {
     pub(crate) fn new(store: &'a Store, execution: ExecutionId, owner: &'a str) -> Self {
+        let row_unwritten = store.has_unwritten_row(execution);
         StepCommits {
             store,
             execution,
             owner,
             held: Vec::new(),
-            held_since: None,
+            held_since: row_unwritten.then(Instant::now),
             sent: Vec::new(),
+            row_unwritten,
         }
     }
 
@@ -55,16 +63,24 @@ impl<'a> StepCommits<'a> {
     /// Writes the held steps without waiting for the write; [`StepCommits::confirm`] reads the
     /// outcome.
     pub(crate) async fn send_held(&mut self) -> Result<(), AppError> {
-        if self.held.is_empty() {
-            return Ok(());
+        if !self.held.is_empty() {
+            return self.send(None).await;
         }
-        self.send(None).await
+        if std::mem::take(&mut self.row_unwritten) {
+            self.held_since = None;
+            if let Some(pending) = self.store.send_unwritten_row(self.execution)? {
+                self.sent.push(pending);
+            }
+        }
+        Ok(())
     }
 
     /// Sends every held step in one write, the last with how the execution ended (if it did).
     async fn send(&mut self, ending: Option<&Finished>) -> Result<(), AppError> {
         let held = std::mem::take(&mut self.held);
         self.held_since = None;
+        // The store adds the execution's row to this write.
+        self.row_unwritten = false;
         let rows: Vec<_> = held.iter().map(HeldStep::row).collect();
         let last = held.len().saturating_sub(1);
         let commits: Vec<_> = held

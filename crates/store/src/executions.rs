@@ -229,6 +229,12 @@ const INSERT_EXECUTION: &str = "INSERT INTO executions (organization_id, flow_id
      lease_until, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
      $12, $13, $14, $15, $15) RETURNING id";
 
+/// [`INSERT_EXECUTION`] with an id the journal reserved ($16; SQLite files only).
+const INSERT_EXECUTION_WITH_ID: &str = "INSERT INTO executions (organization_id, flow_id, flow_instance_id, \
+     status, trigger_kind, trigger_values, state, attempt, parent_execution_id, event_id, object_id, lease_owner, \
+     lease_until, run_after, created_at, updated_at, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+     $12, $13, $14, $15, $15, $16) RETURNING id";
+
 fn bind_new_execution<'q>(
     query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
     new: &NewExecution<'q>,
@@ -255,13 +261,19 @@ fn bind_new_execution<'q>(
         .bind(new.now_ms)
 }
 
+/// Inserts `new` with its trigger's record in `tx`; `reserved_id` is one the journal handed out
+/// ([`Store::reserved_execution_id`]), so that ids keep following the order of the inserts
+/// whichever connection makes them.
 pub(crate) async fn insert_execution_in(
     tx: &mut Transaction<'_, Any>,
     new: &NewExecution<'_>,
+    reserved_id: Option<i64>,
 ) -> StoreResult<ExecutionId> {
-    let row = bind_new_execution(sqlx::query(INSERT_EXECUTION), new)
-        .fetch_one(&mut **tx)
-        .await?;
+    let insert = match reserved_id {
+        Some(id) => bind_new_execution(sqlx::query(INSERT_EXECUTION_WITH_ID), new).bind(id),
+        None => bind_new_execution(sqlx::query(INSERT_EXECUTION), new),
+    };
+    let row = insert.fetch_one(&mut **tx).await?;
     let id = ExecutionId(row.try_get("id")?);
     let nothing: [String; 0] = [];
     insert_step(
@@ -290,38 +302,50 @@ impl Store {
     pub async fn insert_execution(&self, new: &NewExecution<'_>) -> StoreResult<Execution> {
         let id = match &self.journal {
             Some(journal) => {
-                let (reply, answer) = oneshot::channel();
                 let (owner, lease_until) = new
                     .claimed_by
                     .map_or((None, None), |(o, u)| (Some(o.to_owned()), Some(u)));
-                journal.send(JournalWrite::InsertExecution {
-                    execution: ExecutionRow {
-                        organization_id: new.organization_id.0,
-                        flow_id: new.flow_id.0,
-                        flow_instance_id: new.flow_instance_id.0,
-                        status: if owner.is_some() { "pending" } else { "queued" },
-                        trigger_kind: new.trigger_kind.to_owned(),
-                        trigger: json_text(new.trigger),
-                        state: json_text(new.state),
-                        attempt: new.attempt,
-                        parent_execution_id: new.parent_execution_id.map(|p| p.0),
-                        event_id: new.event_id.map(str::to_owned),
-                        object_id: new.object_id.map(str::to_owned),
-                        lease_owner: owner,
-                        lease_until,
-                        run_after: new.run_after_ms,
-                        now_ms: new.now_ms,
-                    },
-                    reply: Some(reply),
-                })?;
-                answer.await.map_err(|_| journal_gone())??
+                let execution = ExecutionRow {
+                    id: None,
+                    organization_id: new.organization_id.0,
+                    flow_id: new.flow_id.0,
+                    flow_instance_id: new.flow_instance_id.0,
+                    status: if owner.is_some() { "pending" } else { "queued" },
+                    trigger_kind: new.trigger_kind.to_owned(),
+                    trigger: json_text(new.trigger),
+                    state: json_text(new.state),
+                    attempt: new.attempt,
+                    parent_execution_id: new.parent_execution_id.map(|p| p.0),
+                    event_id: new.event_id.map(str::to_owned),
+                    object_id: new.object_id.map(str::to_owned),
+                    lease_owner: owner,
+                    lease_until,
+                    run_after: new.run_after_ms,
+                    now_ms: new.now_ms,
+                };
+                // A claimed execution's row goes with its first write (journal.rs).
+                let execution = match new.claimed_by {
+                    Some(_) => journal.defer_insert(execution),
+                    None => Err(Box::new(execution)),
+                };
+                match execution {
+                    Ok(id) => id,
+                    Err(execution) => {
+                        let (reply, answer) = oneshot::channel();
+                        journal.send(JournalWrite::InsertExecution {
+                            execution: *execution,
+                            reply: Some(reply),
+                        })?;
+                        answer.await.map_err(|_| journal_gone())??
+                    }
+                }
             }
             None if self.dialect == Dialect::Postgres => {
                 self.insert_execution_in_one_statement(new).await?
             }
             None => {
                 let mut tx = self.writer.begin().await?;
-                let id = insert_execution_in(&mut tx, new).await?;
+                let id = insert_execution_in(&mut tx, new, None).await?;
                 tx.commit().await?;
                 id
             }
@@ -349,6 +373,37 @@ impl Store {
             updated_at_ms: new.now_ms,
             finished_at_ms: None,
         })
+    }
+
+    /// The next execution id the journal reserved, for an insert on another connection (SQLite
+    /// files only; `None`: let the database pick). An id whose insert rolls back is skipped.
+    pub(crate) fn reserved_execution_id(&self) -> Option<i64> {
+        self.journal.as_ref()?.reserve_id()
+    }
+
+    /// Whether `id` is a claimed execution whose row waits for its first write (SQLite files
+    /// only: see `journal.rs`).
+    pub fn has_unwritten_row(&self, id: ExecutionId) -> bool {
+        self.journal
+            .as_ref()
+            .is_some_and(|journal| journal.is_unwritten(id))
+    }
+
+    /// Writes `id`'s waiting row on its own, as a commit with no steps; `None` if it has none.
+    pub fn send_unwritten_row(&self, id: ExecutionId) -> StoreResult<Option<PendingCommit>> {
+        let Some(journal) = &self.journal else {
+            return Ok(None);
+        };
+        Ok(journal
+            .send_unwritten(id)?
+            .map(|answer| PendingCommit(Pending::Queued(answer))))
+    }
+
+    /// Drops `id`'s waiting row, if it still has one: its run stopped without writing anything.
+    pub fn forget_unwritten_row(&self, id: ExecutionId) {
+        if let Some(journal) = &self.journal {
+            journal.forget_unwritten(id);
+        }
     }
 
     /// The execution and its trigger's record in one statement (one round trip instead of
@@ -641,6 +696,7 @@ impl Store {
         if let Some(journal) = &self.journal {
             let (reply, answer) = oneshot::channel();
             journal.send(JournalWrite::CommitSteps {
+                unwritten: None,
                 commits: commits
                     .iter()
                     .map(|commit| StepCommitRow {
@@ -773,6 +829,7 @@ impl Store {
         if let Some(journal) = &self.journal {
             let (reply, answer) = oneshot::channel();
             journal.send(JournalWrite::Finish {
+                unwritten: None,
                 finish: FinishRow {
                     id,
                     owner: owner.to_owned(),
@@ -930,7 +987,7 @@ impl Store {
             return Ok(false);
         }
         for new in executions {
-            insert_execution_in(&mut tx, new).await?;
+            insert_execution_in(&mut tx, new, self.reserved_execution_id()).await?;
         }
         tx.commit().await?;
         Ok(true)

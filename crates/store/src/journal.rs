@@ -18,12 +18,20 @@
 //! the journal thread again, whose group commits do more per transaction than one-write commits
 //! on every caller's thread would (measured: 10–20 % fewer executions/s at concurrency 32 when
 //! every idle moment was used).
+//!
+//! An execution its inserting process runs at once (a synchronous webhook's, a sub-flow's) is
+//! not written on its own: it takes an id from a block the journal reserved in SQLite's
+//! `sqlite_sequence`, and its row waits in memory until its first write — a step commit, its end,
+//! or a flush before a step with an effect — and goes into that write's transaction. Nothing it
+//! does reaches outside ferry before such a write has committed, so a crash before then loses a
+//! run nobody outside saw, as a crash before the request would have (decision 0011).
 
 use crate::{StoreError, StoreResult};
 use ferry_model::ExecutionId;
 use rusqlite::{Connection, TransactionBehavior, params};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -36,13 +44,35 @@ pub(crate) enum JournalWrite {
         reply: Option<oneshot::Sender<StoreResult<ExecutionId>>>,
     },
     CommitSteps {
+        /// The execution's own row, when this is its first write (see [`Journal::defer_insert`]).
+        unwritten: Option<Box<ExecutionRow>>,
         commits: Vec<StepCommitRow>,
         reply: oneshot::Sender<StoreResult<bool>>,
     },
     Finish {
+        unwritten: Option<Box<ExecutionRow>>,
         finish: FinishRow,
         reply: oneshot::Sender<StoreResult<bool>>,
     },
+}
+
+impl JournalWrite {
+    /// The execution a step commit or an end belongs to.
+    fn execution(&self) -> Option<ExecutionId> {
+        match self {
+            JournalWrite::InsertExecution { .. } => None,
+            JournalWrite::CommitSteps { commits, .. } => commits.first().map(|c| c.id),
+            JournalWrite::Finish { finish, .. } => Some(finish.id),
+        }
+    }
+
+    fn unwritten_slot(&mut self) -> Option<&mut Option<Box<ExecutionRow>>> {
+        match self {
+            JournalWrite::InsertExecution { .. } => None,
+            JournalWrite::CommitSteps { unwritten, .. }
+            | JournalWrite::Finish { unwritten, .. } => Some(unwritten),
+        }
+    }
 }
 
 /// A step's record with the state after it, for an execution `owner` runs; `ending` (status,
@@ -64,6 +94,8 @@ pub(crate) struct FinishRow {
 }
 
 pub(crate) struct ExecutionRow {
+    /// Given for an id taken from the reserved block; `None`: SQLite picks the next one.
+    pub id: Option<i64>,
     pub organization_id: i64,
     pub flow_id: i64,
     pub flow_instance_id: i64,
@@ -112,12 +144,64 @@ struct Shared {
     /// `opened`: writes commit on their callers' threads only once that is a while ago.
     last_overlap_us: AtomicU64,
     opened: Instant,
+    /// Execution ids reserved in `sqlite_sequence`, handed out in order.
+    ids: Mutex<ReservedIds>,
+    /// Set when the block runs low; the next transaction reserves more.
+    ids_wanted: AtomicBool,
+    /// Rows of claimed executions waiting for their first write, by id, with when they began to.
+    unwritten: Mutex<HashMap<i64, (ExecutionRow, Instant)>>,
 }
+
+/// `next..=last` are reserved: SQLite's AUTOINCREMENT gives no other insert an id up to `last`.
+#[derive(Default)]
+struct ReservedIds {
+    next: i64,
+    last: i64,
+}
+
+/// Ids reserved at a time, and how few left make the next transaction reserve more.
+const ID_BLOCK: i64 = 256;
+const IDS_LOW: i64 = 128;
 
 /// How long after writes last overlapped they keep queueing for the journal thread.
 const OVERLAP_MEMORY: Duration = Duration::from_millis(5);
 
 impl Shared {
+    fn take_id(&self) -> Option<i64> {
+        let mut ids = self.ids.lock().expect("reserved ids poisoned");
+        if ids.last - ids.next < IDS_LOW {
+            self.ids_wanted.store(true, Ordering::Relaxed);
+        }
+        (ids.next <= ids.last && ids.next > 0).then(|| {
+            ids.next += 1;
+            ids.next - 1
+        })
+    }
+
+    /// The row, its lease counted from now: its run went on while it waited.
+    fn take_unwritten(&self, id: i64) -> Option<ExecutionRow> {
+        let mut unwritten = self.unwritten.lock().expect("unwritten rows poisoned");
+        if unwritten.is_empty() {
+            return None;
+        }
+        let (mut row, since) = unwritten.remove(&id)?;
+        let waited = i64::try_from(since.elapsed().as_millis()).unwrap_or(i64::MAX);
+        row.lease_until = row.lease_until.map(|until| until.saturating_add(waited));
+        Some(row)
+    }
+
+    /// Publishes ids reserved by a committed transaction: they continue the block when nothing
+    /// else took an id in between, else they replace it (the rest of the old block is skipped,
+    /// so ids keep following the order of the inserts).
+    fn add_ids(&self, first: i64, last: i64) {
+        let mut ids = self.ids.lock().expect("reserved ids poisoned");
+        if ids.next > 0 && ids.last + 1 == first {
+            ids.last = last;
+        } else {
+            *ids = ReservedIds { next: first, last };
+        }
+    }
+
     fn now_us(&self) -> u64 {
         u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
@@ -139,9 +223,14 @@ struct Writer {
 }
 
 impl Writer {
-    fn commit(&mut self, batch: Vec<JournalWrite>) {
+    fn commit(&mut self, batch: Vec<JournalWrite>, shared: &Shared) {
         self.writes_since_checkpoint += batch.len();
-        commit_batch(&mut self.connection, batch);
+        let reserve = shared.ids_wanted.swap(false, Ordering::Relaxed);
+        match commit_batch(&mut self.connection, batch, reserve) {
+            Some((first, last)) => shared.add_ids(first, last),
+            None if reserve => shared.ids_wanted.store(true, Ordering::Relaxed),
+            None => {}
+        }
         if self.writes_since_checkpoint >= WRITES_PER_CHECKPOINT {
             // Full means one is already requested; that one will cover these writes too.
             let _ = self.checkpoint_due.try_send(());
@@ -186,6 +275,9 @@ impl Journal {
             // As if writes had overlapped just before opening: the first ones queue.
             last_overlap_us: AtomicU64::new(0),
             opened: Instant::now(),
+            ids: Mutex::new(ReservedIds::default()),
+            ids_wanted: AtomicBool::new(true),
+            unwritten: Mutex::new(HashMap::new()),
         });
         let journal_shared = shared.clone();
         std::thread::Builder::new()
@@ -197,7 +289,22 @@ impl Journal {
 
     /// Commits `write` now on this thread if the journal is idle, or queues it for the journal
     /// thread; either way its reply channel gets the answer.
-    pub fn send(&self, write: JournalWrite) -> StoreResult<()> {
+    pub fn send(&self, mut write: JournalWrite) -> StoreResult<()> {
+        match &mut write {
+            JournalWrite::InsertExecution { execution, .. } if execution.id.is_none() => {
+                // In send order, as AUTOINCREMENT would have numbered them.
+                execution.id = self.shared.take_id();
+            }
+            JournalWrite::InsertExecution { .. } => {}
+            _ => {
+                if let Some(id) = write.execution()
+                    && let Some(row) = self.shared.take_unwritten(id.0)
+                    && let Some(slot) = write.unwritten_slot()
+                {
+                    *slot = Some(Box::new(row));
+                }
+            }
+        }
         let write = match self.commit_here_if_idle(write) {
             None => return Ok(()),
             Some(write) => write,
@@ -207,6 +314,59 @@ impl Journal {
             self.shared.queued.fetch_sub(1, Ordering::SeqCst);
             StoreError::Corrupt("the journal thread stopped".into())
         })
+    }
+
+    /// Takes an id for a claimed execution whose row is written with its first write instead of
+    /// on its own; gives the row back when no reserved id is left (the caller inserts it now).
+    pub fn defer_insert(&self, mut row: ExecutionRow) -> Result<ExecutionId, Box<ExecutionRow>> {
+        let Some(id) = self.shared.take_id() else {
+            return Err(Box::new(row));
+        };
+        row.id = Some(id);
+        self.shared
+            .unwritten
+            .lock()
+            .expect("unwritten rows poisoned")
+            .insert(id, (row, Instant::now()));
+        Ok(ExecutionId(id))
+    }
+
+    /// An id from the reserved block for an execution another connection inserts; `None` when
+    /// none is left (the database picks one).
+    pub fn reserve_id(&self) -> Option<i64> {
+        self.shared.take_id()
+    }
+
+    /// Whether `id`'s row still waits for its first write.
+    pub fn is_unwritten(&self, id: ExecutionId) -> bool {
+        self.shared
+            .unwritten
+            .lock()
+            .expect("unwritten rows poisoned")
+            .contains_key(&id.0)
+    }
+
+    /// Writes `id`'s waiting row on its own (its run is about to do something outside ferry, or
+    /// has waited long enough); `None` if it has none.
+    pub fn send_unwritten(
+        &self,
+        id: ExecutionId,
+    ) -> StoreResult<Option<oneshot::Receiver<StoreResult<bool>>>> {
+        let Some(row) = self.shared.take_unwritten(id.0) else {
+            return Ok(None);
+        };
+        let (reply, answer) = oneshot::channel();
+        self.send(JournalWrite::CommitSteps {
+            unwritten: Some(Box::new(row)),
+            commits: Vec::new(),
+            reply,
+        })?;
+        Ok(Some(answer))
+    }
+
+    /// Drops a waiting row whose run ended without writing anything (it panicked).
+    pub fn forget_unwritten(&self, id: ExecutionId) {
+        self.shared.take_unwritten(id.0);
     }
 
     /// Gives the write back when it has to queue: something is queued or being committed, or
@@ -229,7 +389,7 @@ impl Journal {
             shared.note_overlap();
             return Some(write);
         }
-        writer.commit(vec![write]);
+        writer.commit(vec![write], shared);
         None
     }
 }
@@ -258,7 +418,7 @@ fn run(shared: &Shared, receiver: &mpsc::Receiver<JournalWrite>) {
         // Taken under the lock: from here these writes are ordered before any a caller
         // commits on its own thread.
         shared.queued.fetch_sub(batch.len(), Ordering::SeqCst);
-        writer.commit(batch);
+        writer.commit(batch, shared);
     }
 }
 
@@ -290,8 +450,15 @@ fn answers_before_commit(execution: &ExecutionRow) -> bool {
     execution.lease_owner.is_some()
 }
 
-fn commit_batch(connection: &mut Connection, mut batch: Vec<JournalWrite>) {
+/// Commits the batch; with `reserve`, reserves the next [`ID_BLOCK`] execution ids in the same
+/// transaction and returns them once committed.
+fn commit_batch(
+    connection: &mut Connection,
+    mut batch: Vec<JournalWrite>,
+    reserve: bool,
+) -> Option<(i64, i64)> {
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut reserved = None;
     let committed = (|| -> rusqlite::Result<()> {
         let mut transaction =
             connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -308,12 +475,22 @@ fn commit_batch(connection: &mut Connection, mut batch: Vec<JournalWrite>) {
                     }
                     Outcome::Id(inserted)
                 }
-                JournalWrite::CommitSteps { commits, .. } => {
-                    Outcome::Applied(commit_steps(&savepoint, commits).map_err(sqlite_error))
-                }
-                JournalWrite::Finish { finish: row, .. } => {
-                    Outcome::Applied(finish(&savepoint, row).map_err(sqlite_error))
-                }
+                JournalWrite::CommitSteps {
+                    unwritten, commits, ..
+                } => Outcome::Applied(
+                    insert_unwritten(&savepoint, unwritten.as_deref())
+                        .and_then(|()| commit_steps(&savepoint, commits))
+                        .map_err(sqlite_error),
+                ),
+                JournalWrite::Finish {
+                    unwritten,
+                    finish: row,
+                    ..
+                } => Outcome::Applied(
+                    insert_unwritten(&savepoint, unwritten.as_deref())
+                        .and_then(|()| finish(&savepoint, row))
+                        .map_err(sqlite_error),
+                ),
             };
             let failed = matches!(&outcome, Outcome::Id(Err(_)) | Outcome::Applied(Err(_)));
             if failed {
@@ -322,6 +499,15 @@ fn commit_batch(connection: &mut Connection, mut batch: Vec<JournalWrite>) {
                 savepoint.commit()?;
             }
             outcomes.push(outcome);
+        }
+        // After the batch's own inserts, so the block continues their ids. A failed
+        // reservation costs the batch nothing: the next transaction tries again.
+        if reserve {
+            let savepoint = transaction.savepoint()?;
+            if let Ok(last) = reserve_ids(&savepoint) {
+                savepoint.commit()?;
+                reserved = Some((last - ID_BLOCK + 1, last));
+            }
         }
         transaction.commit()
     })();
@@ -370,6 +556,31 @@ fn commit_batch(connection: &mut Connection, mut batch: Vec<JournalWrite>) {
             }
         }
     }
+    reserved.filter(|_| committed.is_ok())
+}
+
+/// Moves `sqlite_sequence` past the next [`ID_BLOCK`] ids (never below an id in use) and returns
+/// the last of them: AUTOINCREMENT gives any later insert, on any connection, a higher id.
+fn reserve_ids(connection: &Connection) -> rusqlite::Result<i64> {
+    connection
+        .prepare_cached(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'executions', 0 \
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'executions')",
+        )?
+        .execute([])?;
+    connection
+        .prepare_cached(
+            "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM executions), 0)) + ?1 \
+             WHERE name = 'executions' RETURNING seq",
+        )?
+        .query_row([ID_BLOCK], |row| row.get(0))
+}
+
+fn insert_unwritten(connection: &Connection, row: Option<&ExecutionRow>) -> rusqlite::Result<()> {
+    if let Some(row) = row {
+        insert_execution(connection, row)?;
+    }
+    Ok(())
 }
 
 fn insert_step(connection: &Connection, execution: i64, step: &StepRow) -> rusqlite::Result<()> {
@@ -400,7 +611,7 @@ fn insert_execution(connection: &Connection, row: &ExecutionRow) -> rusqlite::Re
         .prepare_cached(
             "INSERT INTO executions (organization_id, flow_id, flow_instance_id, status, trigger_kind, trigger_values, \
              state, attempt, parent_execution_id, event_id, object_id, lease_owner, lease_until, run_after, created_at, \
-             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+             updated_at, id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
         )?
         .execute(params![
             row.organization_id,
@@ -417,7 +628,8 @@ fn insert_execution(connection: &Connection, row: &ExecutionRow) -> rusqlite::Re
             row.lease_owner,
             row.lease_until,
             row.run_after,
-            row.now_ms
+            row.now_ms,
+            row.id
         ])?;
     let id = connection.last_insert_rowid();
     insert_step(

@@ -42,7 +42,8 @@ impl Store {
             }
             let mut started = Vec::with_capacity(event.executions.len());
             for new in &event.executions {
-                started.push(insert_execution_in(&mut tx, new).await?);
+                started
+                    .push(insert_execution_in(&mut tx, new, self.reserved_execution_id()).await?);
             }
             outcome.push(Some(started));
         }

@@ -836,6 +836,197 @@ async fn a_schedule_tick_fires_once_and_event_cursors_move_with_their_executions
     finish(backends).await;
 }
 
+fn claimed<'a>(
+    t: &Tenant,
+    flow: &ferry_model::execution::Flow,
+    instance: FlowInstanceId,
+    trigger: &'a Value,
+) -> NewExecution<'a> {
+    NewExecution {
+        claimed_by: Some(("w", 1_000_000)),
+        ..queued(t, flow, instance, trigger, 0)
+    }
+}
+
+/// A claimed execution (a synchronous webhook's, a sub-flow's) is recorded, with its trigger,
+/// by its first step or its end, and executions are numbered in the order they were created,
+/// whichever writer inserted them.
+#[tokio::test]
+async fn executions_keep_their_creation_order_and_a_claimed_one_is_recorded_by_its_first_write() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "order").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "order").await;
+        let gmail = InstanceId(8);
+        assert!(
+            b.store
+                .try_acquire_event_lease(gmail, "p1", 0, 1_000)
+                .await
+                .unwrap()
+        );
+        let mut created = Vec::new();
+        for round in 0..3 {
+            let trigger = json!({"round": round});
+            let first = b
+                .store
+                .insert_execution(&claimed(&t, &flow, instance, &trigger))
+                .await
+                .unwrap();
+            let queued_one = b
+                .store
+                .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+                .await
+                .unwrap();
+            let events = [
+                queued(&t, &flow, instance, &trigger, 0),
+                queued(&t, &flow, instance, &trigger, 0),
+            ];
+            let cursor = b.store.event_cursor(gmail).await.unwrap().unwrap();
+            assert!(
+                b.store
+                    .advance_event_cursor(gmail, &cursor, &format!("h{round}"), &events, 20)
+                    .await
+                    .unwrap()
+            );
+            let failed = b
+                .store
+                .insert_execution(&claimed(&t, &flow, instance, &trigger))
+                .await
+                .unwrap();
+
+            let output = json!({"sent": round});
+            assert!(commit(&b.store, first.id, "w", &step(1, &output, &[]), &json!({})).await);
+            assert!(
+                b.store
+                    .finish_execution(
+                        failed.id,
+                        "w",
+                        ExecutionStatus::Failed,
+                        Some("the flow's first step has no connector instance"),
+                        30
+                    )
+                    .await
+                    .unwrap(),
+                "{}: an end with no step before it",
+                b.name
+            );
+            let steps = b.store.list_step_executions(first.id).await.unwrap();
+            let recorded: Vec<_> = steps.iter().map(|s| (s.seq, s.output.clone())).collect();
+            assert_eq!(
+                recorded,
+                vec![(0, trigger.clone()), (1, output)],
+                "{}",
+                b.name
+            );
+            let stored = b
+                .store
+                .get_execution_by_id(failed.id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.status, ExecutionStatus::Failed, "{}", b.name);
+            assert_eq!(
+                stored.error.as_deref(),
+                Some("the flow's first step has no connector instance")
+            );
+            assert_eq!(
+                b.store.list_step_executions(failed.id).await.unwrap().len(),
+                1
+            );
+            // The event executions' ids are not returned: `None` stands for them.
+            created.extend([
+                Some(first.id),
+                Some(queued_one.id),
+                None,
+                None,
+                Some(failed.id),
+            ]);
+        }
+        let all = ExecutionFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        let mut listed: Vec<_> = b
+            .store
+            .list_executions(t.organization.id, &all)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| (e.id, e.trigger_kind.clone(), e.status))
+            .collect();
+        listed.reverse();
+        assert_eq!(listed.len(), created.len(), "{}: {listed:?}", b.name);
+        for (position, (expected, (id, _, status))) in created.iter().zip(&listed).enumerate() {
+            match expected {
+                Some(expected) => {
+                    assert_eq!(
+                        expected, id,
+                        "{}: position {position} of {listed:?}",
+                        b.name
+                    );
+                }
+                None => assert_eq!(*status, ExecutionStatus::Queued, "{}: {listed:?}", b.name),
+            }
+        }
+    }
+    finish(backends).await;
+}
+
+/// Two processes on one SQLite file (or one PostgreSQL database) never hand out the same id.
+#[tokio::test]
+async fn two_processes_creating_executions_never_share_an_id() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "two").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "two").await;
+        let other = b.second_process().await;
+        let trigger = json!({});
+        let mut ids = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            for store in [&b.store, &other] {
+                let claimed_one = store
+                    .insert_execution(&claimed(&t, &flow, instance, &trigger))
+                    .await
+                    .unwrap();
+                assert!(
+                    store
+                        .finish_execution(claimed_one.id, "w", ExecutionStatus::Success, None, 30)
+                        .await
+                        .unwrap()
+                );
+                let queued_one = store
+                    .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+                    .await
+                    .unwrap();
+                assert!(
+                    ids.insert(claimed_one.id.0),
+                    "{}: {:?} twice",
+                    b.name,
+                    claimed_one.id
+                );
+                assert!(
+                    ids.insert(queued_one.id.0),
+                    "{}: {:?} twice",
+                    b.name,
+                    queued_one.id
+                );
+            }
+        }
+        let all = ExecutionFilter {
+            limit: 2_000,
+            ..Default::default()
+        };
+        let listed = b
+            .store
+            .list_executions(t.organization.id, &all)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), ids.len(), "{}", b.name);
+        other.close().await;
+    }
+    finish(backends).await;
+}
+
 /// SQLite only: the journal leaves checkpoints to a thread of their own, so they must still
 /// happen — the database file takes in what the write-ahead log holds without anyone asking.
 #[tokio::test]
