@@ -15,7 +15,11 @@ use ferry_model::{FlowId, FlowInstanceId, InstanceId, OrganizationId};
 use ferry_store::NewExecution;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::RwLock;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// A webhook call as received.
@@ -215,18 +219,13 @@ impl App {
                 self.enqueue(&start.execution(&trigger, None)).await?,
             )));
         }
-        // Its own task, from the insert on: a caller that hangs up must leave neither a
-        // half-run execution nor one claimed by this process that nothing runs (it would wait
-        // for its lease to run out).
         let app = self.clone();
-        let run = tokio::spawn(async move {
+        let outcome = FinishesEvenIfDropped::new(async move {
             let claimed = start.execution(&trigger, Some((owner.as_str(), lease_until)));
             let execution = app.inner.store.insert_execution(&claimed).await?;
             Ok::<_, AppError>(app.run_execution(execution, &owner).await)
-        });
-        let outcome = run.await.map_err(|error| {
-            AppError::Internal(format!("the webhook execution stopped: {error}"))
-        })??;
+        })
+        .await??;
         Ok(WebhookOutcome::Finished(outcome))
     }
 
@@ -440,6 +439,64 @@ impl WebhookStart {
             run_after_ms: self.now_ms,
             claimed_by,
             now_ms: self.now_ms,
+        }
+    }
+}
+
+/// A synchronous webhook's run, from the insert on, driven by the request that started it. If
+/// that request goes away first (its caller hung up), the rest of the run moves to a task of its
+/// own: a caller must leave neither a half-run execution nor one claimed by this process that
+/// nothing runs (it would wait for its lease to run out). A task for every call, awaited through
+/// its `JoinHandle`, did the same at the price of a spawn and a wake-up per call, and that wake-up
+/// mostly found tokio's LIFO slot taken and woke the other worker (`docs/benchmarks.md`, stop 19).
+struct FinishesEvenIfDropped<T: Send + 'static> {
+    run: Option<Pin<Box<dyn Future<Output = T> + Send>>>,
+}
+
+impl<T: Send + 'static> FinishesEvenIfDropped<T> {
+    fn new(run: impl Future<Output = T> + Send + 'static) -> Self {
+        FinishesEvenIfDropped {
+            run: Some(Box::pin(run)),
+        }
+    }
+}
+
+impl<T: Send + 'static> Future for FinishesEvenIfDropped<T> {
+    type Output = Result<T, AppError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(run) = self.run.as_mut() else {
+            return Poll::Ready(Err(AppError::Internal(
+                "the webhook execution was polled after it ended".into(),
+            )));
+        };
+        // As a task's panic would have been: this call fails, the process goes on.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(outcome)) => {
+                self.run = None;
+                Poll::Ready(Ok(outcome))
+            }
+            Err(_) => {
+                self.run = None;
+                Poll::Ready(Err(AppError::Internal(
+                    "the webhook execution stopped: it panicked".into(),
+                )))
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for FinishesEvenIfDropped<T> {
+    fn drop(&mut self) {
+        // Outside a runtime (it is shutting down) the run stops here, as it would have in a
+        // task; its execution resumes elsewhere once its lease runs out.
+        if let Some(run) = self.run.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                run.await;
+            });
         }
     }
 }
