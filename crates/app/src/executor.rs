@@ -677,7 +677,8 @@ impl App {
     }
 }
 
-/// A run that stops before its first write (it panicked) leaves no row waiting in the store.
+/// A run that stops before its first write (it panicked, or its future was dropped) leaves no
+/// row waiting in the store.
 struct UnwrittenRowGuard<'a> {
     store: &'a ferry_store::Store,
     id: ExecutionId,

@@ -364,7 +364,7 @@ impl Journal {
         Ok(Some(answer))
     }
 
-    /// Drops a waiting row whose run ended without writing anything (it panicked).
+    /// Drops a waiting row whose run ended without writing anything (it panicked, or was dropped).
     pub fn forget_unwritten(&self, id: ExecutionId) {
         self.shared.take_unwritten(id.0);
     }
