@@ -79,6 +79,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             5 => "0005_console_notices.sql",
             6 => "0006_connector_definitions.sql",
             7 => "0007_webhook_event_ids.sql",
+            8 => "0008_waiting_index_holds_only_unfinished.sql",
         ),
         Dialect::Postgres => embedded_migrations!("postgres",
             1 => "0001_tenancy_and_instances.sql",
@@ -88,6 +89,7 @@ fn migrator(dialect: Dialect) -> Migrator {
             5 => "0005_console_notices.sql",
             6 => "0006_connector_definitions.sql",
             7 => "0007_webhook_event_ids.sql",
+            8 => "0008_waiting_index_holds_only_unfinished.sql",
         ),
     };
     Migrator::with_migrations(migrations)

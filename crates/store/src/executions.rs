@@ -552,22 +552,25 @@ impl Store {
             ),
         };
         // Which executions: on SQLite the longest due first, each kind read from the
-        // `(status, run_after, id)` index on its own, only the first `limit` of each sorted;
+        // `(status, run_after, id)` index of unfinished executions (`finished_at IS NULL` lets
+        // the planner use it) on its own, only the first `limit` of each sorted;
         // one `OR` ordered by id made SQLite walk the whole history or sort every queued
         // execution on each claim (1–10 ms with a large history or queue, on the one writer).
         let runnable = match self.dialect {
             Dialect::Sqlite => "SELECT id FROM (\
                  SELECT * FROM (SELECT id, run_after AS due FROM executions \
                    WHERE status = 'queued' AND run_after <= $3 AND parent_execution_id IS NULL \
+                   AND finished_at IS NULL \
                    ORDER BY run_after, id LIMIT $4) \
                  UNION ALL \
                  SELECT * FROM (SELECT id, lease_until AS due FROM executions \
                    WHERE status = 'pending' AND lease_until < $3 AND parent_execution_id IS NULL \
+                   AND finished_at IS NULL \
                    ORDER BY lease_until, id LIMIT $4)) \
                  ORDER BY due, id LIMIT $4"
                 .to_owned(),
             Dialect::Postgres => format!(
-                "SELECT id FROM executions, relaxed WHERE parent_execution_id IS NULL AND \
+                "SELECT id FROM executions, relaxed WHERE parent_execution_id IS NULL AND finished_at IS NULL AND \
                  ((status = 'queued' AND run_after <= $3) OR (status = 'pending' AND lease_until < $3)) \
                  ORDER BY id LIMIT $4 {lock}"
             ),

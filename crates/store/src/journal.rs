@@ -25,6 +25,10 @@
 //! or a flush before a step with an effect — and goes into that write's transaction. Nothing it
 //! does reaches outside ferry before such a write has committed, so a crash before then loses a
 //! run nobody outside saw, as a crash before the request would have (decision 0011).
+//!
+//! Step records take their ids from a block reserved the same way, so a commit leaves
+//! `sqlite_sequence` alone: every page a commit touches is one more 4 KB frame in the log, and
+//! AUTOINCREMENT would rewrite that page on every step insert.
 
 use crate::{StoreError, StoreResult};
 use ferry_model::ExecutionId;
@@ -63,6 +67,17 @@ impl JournalWrite {
             JournalWrite::InsertExecution { .. } => None,
             JournalWrite::CommitSteps { commits, .. } => commits.first().map(|c| c.id),
             JournalWrite::Finish { finish, .. } => Some(finish.id),
+        }
+    }
+
+    /// How many step records committing it inserts, at most (the trigger's record with a row).
+    fn step_records(&self) -> usize {
+        match self {
+            JournalWrite::InsertExecution { .. } => 1,
+            JournalWrite::CommitSteps {
+                unwritten, commits, ..
+            } => usize::from(unwritten.is_some()) + commits.len(),
+            JournalWrite::Finish { unwritten, .. } => usize::from(unwritten.is_some()),
         }
     }
 
@@ -218,6 +233,10 @@ impl Shared {
 
 struct Writer {
     connection: Connection,
+    /// Step record ids reserved in `sqlite_sequence`: a step inserted with one leaves
+    /// `sqlite_sequence` alone, where AUTOINCREMENT would rewrite its page on every insert (two
+    /// of the dozen or so log pages an execution's commits write).
+    step_ids: ReservedIds,
     writes_since_checkpoint: usize,
     checkpoint_due: mpsc::SyncSender<()>,
 }
@@ -226,7 +245,7 @@ impl Writer {
     fn commit(&mut self, batch: Vec<JournalWrite>, shared: &Shared) {
         self.writes_since_checkpoint += batch.len();
         let reserve = shared.ids_wanted.swap(false, Ordering::Relaxed);
-        match commit_batch(&mut self.connection, batch, reserve) {
+        match commit_batch(&mut self.connection, &mut self.step_ids, batch, reserve) {
             Some((first, last)) => shared.add_ids(first, last),
             None if reserve => shared.ids_wanted.store(true, Ordering::Relaxed),
             None => {}
@@ -268,6 +287,7 @@ impl Journal {
         let shared = Arc::new(Shared {
             writer: Mutex::new(Writer {
                 connection,
+                step_ids: ReservedIds::default(),
                 writes_since_checkpoint: 0,
                 checkpoint_due,
             }),
@@ -454,6 +474,7 @@ fn answers_before_commit(execution: &ExecutionRow) -> bool {
 /// transaction and returns them once committed.
 fn commit_batch(
     connection: &mut Connection,
+    step_ids: &mut ReservedIds,
     mut batch: Vec<JournalWrite>,
     reserve: bool,
 ) -> Option<(i64, i64)> {
@@ -462,11 +483,25 @@ fn commit_batch(
     let committed = (|| -> rusqlite::Result<()> {
         let mut transaction =
             connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Before any savepoint, so no rollback of one can undo the reservation under ids in use.
+        let steps_needed = batch.iter().map(JournalWrite::step_records).sum::<usize>();
+        if step_ids.available() < steps_needed as i64 {
+            let block = ID_BLOCK.max(steps_needed as i64);
+            // Failing, the steps take AUTOINCREMENT's ids as before.
+            *step_ids = reserve_step_ids(&transaction, block)
+                .map(|last| ReservedIds {
+                    next: last - block + 1,
+                    last,
+                })
+                .unwrap_or_default();
+        }
+        let mut ids = StepIds(step_ids);
         for write in &mut batch {
             let mut savepoint = transaction.savepoint()?;
             let outcome = match write {
                 JournalWrite::InsertExecution { execution, reply } => {
-                    let inserted = insert_execution(&savepoint, execution).map_err(sqlite_error);
+                    let inserted =
+                        insert_execution(&savepoint, &mut ids, execution).map_err(sqlite_error);
                     if let Ok(id) = &inserted
                         && answers_before_commit(execution)
                         && let Some(reply) = reply.take()
@@ -478,8 +513,8 @@ fn commit_batch(
                 JournalWrite::CommitSteps {
                     unwritten, commits, ..
                 } => Outcome::Applied(
-                    insert_unwritten(&savepoint, unwritten.as_deref())
-                        .and_then(|()| commit_steps(&savepoint, commits))
+                    insert_unwritten(&savepoint, &mut ids, unwritten.as_deref())
+                        .and_then(|()| commit_steps(&savepoint, &mut ids, commits))
                         .map_err(sqlite_error),
                 ),
                 JournalWrite::Finish {
@@ -487,7 +522,7 @@ fn commit_batch(
                     finish: row,
                     ..
                 } => Outcome::Applied(
-                    insert_unwritten(&savepoint, unwritten.as_deref())
+                    insert_unwritten(&savepoint, &mut ids, unwritten.as_deref())
                         .and_then(|()| finish(&savepoint, row))
                         .map_err(sqlite_error),
                 ),
@@ -511,6 +546,10 @@ fn commit_batch(
         }
         transaction.commit()
     })();
+    if committed.is_err() {
+        // The reservation may have rolled back with the transaction.
+        *step_ids = ReservedIds::default();
+    }
     for (write, outcome) in batch.into_iter().zip(
         outcomes
             .into_iter()
@@ -576,18 +615,69 @@ fn reserve_ids(connection: &Connection) -> rusqlite::Result<i64> {
         .query_row([ID_BLOCK], |row| row.get(0))
 }
 
-fn insert_unwritten(connection: &Connection, row: Option<&ExecutionRow>) -> rusqlite::Result<()> {
+/// Like [`reserve_ids`], for step records: moves `sqlite_sequence` for `step_executions` past the
+/// next `block` ids and returns the last of them.
+fn reserve_step_ids(connection: &Connection, block: i64) -> rusqlite::Result<i64> {
+    connection
+        .prepare_cached(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'step_executions', 0 \
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'step_executions')",
+        )?
+        .execute([])?;
+    connection
+        .prepare_cached(
+            "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM step_executions), 0)) + ?1 \
+             WHERE name = 'step_executions' RETURNING seq",
+        )?
+        .query_row([block], |row| row.get(0))
+}
+
+/// The reserved step ids of one transaction, handed out in order; `None` once they run out
+/// (SQLite then picks one).
+struct StepIds<'a>(&'a mut ReservedIds);
+
+impl StepIds<'_> {
+    fn take(&mut self) -> Option<i64> {
+        let ids = &mut *self.0;
+        (ids.next <= ids.last && ids.next > 0).then(|| {
+            ids.next += 1;
+            ids.next - 1
+        })
+    }
+}
+
+impl ReservedIds {
+    fn available(&self) -> i64 {
+        if self.next > 0 {
+            self.last - self.next + 1
+        } else {
+            0
+        }
+    }
+}
+
+fn insert_unwritten(
+    connection: &Connection,
+    ids: &mut StepIds,
+    row: Option<&ExecutionRow>,
+) -> rusqlite::Result<()> {
     if let Some(row) = row {
-        insert_execution(connection, row)?;
+        insert_execution(connection, ids, row)?;
     }
     Ok(())
 }
 
-fn insert_step(connection: &Connection, execution: i64, step: &StepRow) -> rusqlite::Result<()> {
+fn insert_step(
+    connection: &Connection,
+    ids: &mut StepIds,
+    execution: i64,
+    step: &StepRow,
+) -> rusqlite::Result<()> {
     connection
         .prepare_cached(
             "INSERT INTO step_executions (execution_id, seq, step_name, step_kind, status, input, output, console, \
-             error, attempts, duration_us, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             error, attempts, duration_us, created_at, id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?
         .execute(params![
             execution,
@@ -601,12 +691,17 @@ fn insert_step(connection: &Connection, execution: i64, step: &StepRow) -> rusql
             step.error,
             step.attempts,
             step.duration_us,
-            step.now_ms
+            step.now_ms,
+            ids.take()
         ])?;
     Ok(())
 }
 
-fn insert_execution(connection: &Connection, row: &ExecutionRow) -> rusqlite::Result<ExecutionId> {
+fn insert_execution(
+    connection: &Connection,
+    ids: &mut StepIds,
+    row: &ExecutionRow,
+) -> rusqlite::Result<ExecutionId> {
     connection
         .prepare_cached(
             "INSERT INTO executions (organization_id, flow_id, flow_instance_id, status, trigger_kind, trigger_values, \
@@ -634,6 +729,7 @@ fn insert_execution(connection: &Connection, row: &ExecutionRow) -> rusqlite::Re
     let id = connection.last_insert_rowid();
     insert_step(
         connection,
+        ids,
         id,
         &StepRow {
             seq: 0,
@@ -653,16 +749,24 @@ fn insert_execution(connection: &Connection, row: &ExecutionRow) -> rusqlite::Re
 }
 
 /// Applies the steps in order; the first refused one stops the rest.
-fn commit_steps(connection: &Connection, commits: &[StepCommitRow]) -> rusqlite::Result<bool> {
+fn commit_steps(
+    connection: &Connection,
+    ids: &mut StepIds,
+    commits: &[StepCommitRow],
+) -> rusqlite::Result<bool> {
     for commit in commits {
-        if !commit_step(connection, commit)? {
+        if !commit_step(connection, ids, commit)? {
             return Ok(false);
         }
     }
     Ok(true)
 }
 
-fn commit_step(connection: &Connection, commit: &StepCommitRow) -> rusqlite::Result<bool> {
+fn commit_step(
+    connection: &Connection,
+    ids: &mut StepIds,
+    commit: &StepCommitRow,
+) -> rusqlite::Result<bool> {
     let StepCommitRow {
         id,
         owner,
@@ -686,7 +790,7 @@ fn commit_step(connection: &Connection, commit: &StepCommitRow) -> rusqlite::Res
     if updated == 0 {
         return Ok(false);
     }
-    insert_step(connection, id.0, step)?;
+    insert_step(connection, ids, id.0, step)?;
     Ok(true)
 }
 

@@ -1027,6 +1027,103 @@ async fn two_processes_creating_executions_never_share_an_id() {
     finish(backends).await;
 }
 
+/// Every step record has an id of its own, whichever process and writer inserted it (on SQLite
+/// the journal takes them from reserved blocks, sqlx's inserts from AUTOINCREMENT), and that id
+/// finds that record.
+#[tokio::test]
+async fn step_records_of_every_writer_and_process_have_ids_of_their_own() {
+    let backends = backends().await;
+    for b in &backends {
+        let t = tenant(&b.store, "steps").await;
+        let (flow, instance) = flow_instance(&b.store, &t, "steps").await;
+        let other = b.second_process().await;
+        let gmail = InstanceId(9);
+        assert!(
+            b.store
+                .try_acquire_event_lease(gmail, "p1", 0, 1_000)
+                .await
+                .unwrap()
+        );
+        let trigger = json!({});
+        let mut executions = Vec::new();
+        for round in 0..150 {
+            for store in [&b.store, &other] {
+                let run = store
+                    .insert_execution(&claimed(&t, &flow, instance, &trigger))
+                    .await
+                    .unwrap();
+                let output = json!({"round": round});
+                assert!(commit(store, run.id, "w", &step(1, &output, &[]), &json!({})).await);
+                assert!(
+                    store
+                        .finish_execution(run.id, "w", ExecutionStatus::Success, None, 30)
+                        .await
+                        .unwrap()
+                );
+                let queued_one = store
+                    .insert_execution(&queued(&t, &flow, instance, &trigger, 0))
+                    .await
+                    .unwrap();
+                executions.push((run.id, 2));
+                executions.push((queued_one.id, 1));
+            }
+            let cursor = b.store.event_cursor(gmail).await.unwrap().unwrap();
+            let events = [queued(&t, &flow, instance, &trigger, 0)];
+            assert!(
+                b.store
+                    .advance_event_cursor(gmail, &cursor, &format!("h{round}"), &events, 20)
+                    .await
+                    .unwrap()
+            );
+        }
+        let all = ExecutionFilter {
+            limit: 2_000,
+            ..Default::default()
+        };
+        let listed = b
+            .store
+            .list_executions(t.organization.id, &all)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 150 * 5, "{}", b.name);
+        let mut step_ids = std::collections::BTreeSet::new();
+        let mut records = 0;
+        for execution in &listed {
+            let steps = b.store.list_step_executions(execution.id).await.unwrap();
+            let expected = executions
+                .iter()
+                .find(|(id, _)| *id == execution.id)
+                .map_or(1, |(_, steps)| *steps);
+            assert_eq!(steps.len(), expected, "{}: {:?}", b.name, execution.id);
+            for recorded in steps {
+                assert!(
+                    step_ids.insert(recorded.id.0),
+                    "{}: step id {:?} twice",
+                    b.name,
+                    recorded.id
+                );
+                records += 1;
+                if records % 37 == 0 {
+                    let found = other
+                        .get_step_execution(t.organization.id, recorded.id)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(
+                        (found.execution_id, found.seq),
+                        (recorded.execution_id, recorded.seq),
+                        "{}",
+                        b.name
+                    );
+                }
+            }
+        }
+        assert_eq!(records, 150 * (2 * 3 + 1), "{}", b.name);
+        other.close().await;
+    }
+    finish(backends).await;
+}
+
 /// SQLite only: the journal leaves checkpoints to a thread of their own, so they must still
 /// happen — the database file takes in what the write-ahead log holds without anyone asking.
 #[tokio::test]
