@@ -488,7 +488,7 @@ fn commit_batch(
         if step_ids.available() < steps_needed as i64 {
             let block = ID_BLOCK.max(steps_needed as i64);
             // Failing, the steps take AUTOINCREMENT's ids as before.
-            *step_ids = reserve_step_ids(&transaction, block)
+            *step_ids = reserve_ids(&transaction, "step_executions", block)
                 .map(|last| ReservedIds {
                     next: last - block + 1,
                     last,
@@ -539,7 +539,7 @@ fn commit_batch(
         // reservation costs the batch nothing: the next transaction tries again.
         if reserve {
             let savepoint = transaction.savepoint()?;
-            if let Ok(last) = reserve_ids(&savepoint) {
+            if let Ok(last) = reserve_ids(&savepoint, "executions", ID_BLOCK) {
                 savepoint.commit()?;
                 reserved = Some((last - ID_BLOCK + 1, last));
             }
@@ -598,37 +598,20 @@ fn commit_batch(
     reserved.filter(|_| committed.is_ok())
 }
 
-/// Moves `sqlite_sequence` past the next [`ID_BLOCK`] ids (never below an id in use) and returns
-/// the last of them: AUTOINCREMENT gives any later insert, on any connection, a higher id.
-fn reserve_ids(connection: &Connection) -> rusqlite::Result<i64> {
+/// Moves `sqlite_sequence` for `table` past its next `block` ids (never below an id in use) and
+/// returns the last of them: AUTOINCREMENT gives any later insert, on any connection, a higher id.
+fn reserve_ids(connection: &Connection, table: &'static str, block: i64) -> rusqlite::Result<i64> {
     connection
-        .prepare_cached(
-            "INSERT INTO sqlite_sequence (name, seq) SELECT 'executions', 0 \
-             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'executions')",
-        )?
+        .prepare_cached(&format!(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT '{table}', 0 \
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '{table}')"
+        ))?
         .execute([])?;
     connection
-        .prepare_cached(
-            "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM executions), 0)) + ?1 \
-             WHERE name = 'executions' RETURNING seq",
-        )?
-        .query_row([ID_BLOCK], |row| row.get(0))
-}
-
-/// Like [`reserve_ids`], for step records: moves `sqlite_sequence` for `step_executions` past the
-/// next `block` ids and returns the last of them.
-fn reserve_step_ids(connection: &Connection, block: i64) -> rusqlite::Result<i64> {
-    connection
-        .prepare_cached(
-            "INSERT INTO sqlite_sequence (name, seq) SELECT 'step_executions', 0 \
-             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'step_executions')",
-        )?
-        .execute([])?;
-    connection
-        .prepare_cached(
-            "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM step_executions), 0)) + ?1 \
-             WHERE name = 'step_executions' RETURNING seq",
-        )?
+        .prepare_cached(&format!(
+            "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT max(id) FROM {table}), 0)) + ?1 \
+             WHERE name = '{table}' RETURNING seq"
+        ))?
         .query_row([block], |row| row.get(0))
 }
 
