@@ -187,10 +187,7 @@ impl Shared {
         if ids.last - ids.next < IDS_LOW {
             self.ids_wanted.store(true, Ordering::Relaxed);
         }
-        (ids.next <= ids.last && ids.next > 0).then(|| {
-            ids.next += 1;
-            ids.next - 1
-        })
+        ids.take()
     }
 
     /// The row, its lease counted from now: its run went on while it waited.
@@ -495,13 +492,13 @@ fn commit_batch(
                 })
                 .unwrap_or_default();
         }
-        let mut ids = StepIds(step_ids);
+        let ids = &mut *step_ids;
         for write in &mut batch {
             let mut savepoint = transaction.savepoint()?;
             let outcome = match write {
                 JournalWrite::InsertExecution { execution, reply } => {
                     let inserted =
-                        insert_execution(&savepoint, &mut ids, execution).map_err(sqlite_error);
+                        insert_execution(&savepoint, ids, execution).map_err(sqlite_error);
                     if let Ok(id) = &inserted
                         && answers_before_commit(execution)
                         && let Some(reply) = reply.take()
@@ -513,8 +510,8 @@ fn commit_batch(
                 JournalWrite::CommitSteps {
                     unwritten, commits, ..
                 } => Outcome::Applied(
-                    insert_unwritten(&savepoint, &mut ids, unwritten.as_deref())
-                        .and_then(|()| commit_steps(&savepoint, &mut ids, commits))
+                    insert_unwritten(&savepoint, ids, unwritten.as_deref())
+                        .and_then(|()| commit_steps(&savepoint, ids, commits))
                         .map_err(sqlite_error),
                 ),
                 JournalWrite::Finish {
@@ -522,7 +519,7 @@ fn commit_batch(
                     finish: row,
                     ..
                 } => Outcome::Applied(
-                    insert_unwritten(&savepoint, &mut ids, unwritten.as_deref())
+                    insert_unwritten(&savepoint, ids, unwritten.as_deref())
                         .and_then(|()| finish(&savepoint, row))
                         .map_err(sqlite_error),
                 ),
@@ -615,21 +612,15 @@ fn reserve_ids(connection: &Connection, table: &'static str, block: i64) -> rusq
         .query_row([block], |row| row.get(0))
 }
 
-/// The reserved step ids of one transaction, handed out in order; `None` once they run out
-/// (SQLite then picks one).
-struct StepIds<'a>(&'a mut ReservedIds);
-
-impl StepIds<'_> {
+impl ReservedIds {
+    /// The next reserved id; `None` once they run out (SQLite then picks one).
     fn take(&mut self) -> Option<i64> {
-        let ids = &mut *self.0;
-        (ids.next <= ids.last && ids.next > 0).then(|| {
-            ids.next += 1;
-            ids.next - 1
+        (self.next <= self.last && self.next > 0).then(|| {
+            self.next += 1;
+            self.next - 1
         })
     }
-}
 
-impl ReservedIds {
     fn available(&self) -> i64 {
         if self.next > 0 {
             self.last - self.next + 1
@@ -641,7 +632,7 @@ impl ReservedIds {
 
 fn insert_unwritten(
     connection: &Connection,
-    ids: &mut StepIds,
+    ids: &mut ReservedIds,
     row: Option<&ExecutionRow>,
 ) -> rusqlite::Result<()> {
     if let Some(row) = row {
@@ -652,7 +643,7 @@ fn insert_unwritten(
 
 fn insert_step(
     connection: &Connection,
-    ids: &mut StepIds,
+    ids: &mut ReservedIds,
     execution: i64,
     step: &StepRow,
 ) -> rusqlite::Result<()> {
@@ -682,7 +673,7 @@ fn insert_step(
 
 fn insert_execution(
     connection: &Connection,
-    ids: &mut StepIds,
+    ids: &mut ReservedIds,
     row: &ExecutionRow,
 ) -> rusqlite::Result<ExecutionId> {
     connection
@@ -734,7 +725,7 @@ fn insert_execution(
 /// Applies the steps in order; the first refused one stops the rest.
 fn commit_steps(
     connection: &Connection,
-    ids: &mut StepIds,
+    ids: &mut ReservedIds,
     commits: &[StepCommitRow],
 ) -> rusqlite::Result<bool> {
     for commit in commits {
@@ -747,7 +738,7 @@ fn commit_steps(
 
 fn commit_step(
     connection: &Connection,
-    ids: &mut StepIds,
+    ids: &mut ReservedIds,
     commit: &StepCommitRow,
 ) -> rusqlite::Result<bool> {
     let StepCommitRow {
