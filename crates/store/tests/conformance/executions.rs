@@ -1259,3 +1259,67 @@ async fn queued_work_wakes_listeners_in_other_processes_on_postgres() {
     }
     crate::support::finish(backends).await;
 }
+
+/// SQLite only: under writes that never pause, the write-ahead log still starts over from its
+/// beginning now and then, so its file stays the size of a few checkpoints' worth of pages
+/// instead of growing with everything ever written.
+#[tokio::test]
+async fn the_sqlite_log_stays_small_under_writes_that_never_pause() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferry.db");
+    let log = dir.path().join("ferry.db-wal");
+    let store = Store::connect(
+        &format!("sqlite://{}", path.display()),
+        &ferry_store::MasterKey::generate(),
+        ferry_store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let t = tenant(&store, "wal").await;
+    let (flow, instance) = flow_instance(&store, &t, "wal").await;
+    // Each execution's row spills onto two overflow pages: about 290 MB of log pages in all,
+    // which is what the file grew to before the log started over under load. Started over, it
+    // holds a checkpoint's worth (~20 MB; more on a machine too busy to checkpoint promptly).
+    const WRITERS: usize = 8;
+    const EACH: usize = 800;
+    let trigger = json!({"body": "x".repeat(7_000)});
+    let organization = t.organization.id;
+    let shared = std::sync::Arc::new((t, flow, trigger));
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..WRITERS {
+        let (store, shared) = (store.clone(), shared.clone());
+        writers.spawn(async move {
+            let (t, flow, trigger) = &*shared;
+            for _ in 0..EACH {
+                store
+                    .insert_execution(&queued(t, flow, instance, trigger, 0))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    let mut largest = 0;
+    while !writers.is_empty() {
+        largest = largest.max(std::fs::metadata(&log).map_or(0, |m| m.len()));
+        tokio::select! {
+            done = writers.join_next() => done.unwrap().unwrap(),
+            () = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
+        }
+    }
+    largest = largest.max(std::fs::metadata(&log).map_or(0, |m| m.len()));
+    let counted = store
+        .count_executions(organization, Some(instance))
+        .await
+        .unwrap();
+    assert_eq!(
+        counted.iter().map(|(_, count)| count).sum::<i64>(),
+        (WRITERS * EACH) as i64
+    );
+    assert!(
+        largest < 96 << 20,
+        "the log grew to {} MB while {} executions were written",
+        largest >> 20,
+        WRITERS * EACH
+    );
+    store.close().await;
+}
