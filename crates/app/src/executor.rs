@@ -270,9 +270,14 @@ impl Effects for FlowEffects<'_> {
         let run = match quick {
             Some(outcome) => {
                 // Queued behind this task on this worker: the next engine is built while the
-                // flow waits for its next step's I/O.
-                let preparing = sandbox.clone();
-                tokio::spawn(async move { preparing.prepare_next_run_on_this_thread() });
+                // flow waits for its next step's I/O. Only when there is one to build (or an
+                // old one to tear down): a spawned task takes the worker's next-task slot, and
+                // the task the flow wakes next (its HTTP connection's) would then be handed to
+                // the other worker, waking it.
+                if sandbox.next_run_needs_preparing_on_this_thread() {
+                    let preparing = sandbox.clone();
+                    tokio::spawn(async move { preparing.prepare_next_run_on_this_thread() });
+                }
                 Ok(outcome)
             }
             None => {

@@ -187,6 +187,12 @@ impl Sandbox {
         run::prepare_spare(&self.limits);
     }
 
+    /// Whether [`Sandbox::prepare_next_run_on_this_thread`] has anything to do on this thread;
+    /// when not, a caller need not schedule it (after a warm run it usually has nothing).
+    pub fn next_run_needs_preparing_on_this_thread(&self) -> bool {
+        run::spare_needs_preparing(&self.limits)
+    }
+
     /// Save-time validation: the body parses, has no top-level `return`, and uses `done`.
     /// Runs none of the user's code.
     pub fn check(&self, kind: ScriptKind, source: &str) -> Result<(), ScriptProblem> {

@@ -459,6 +459,14 @@ pub(crate) fn prepare_spare(limits: &SandboxLimits) {
     }
 }
 
+/// Whether [`prepare_spare`] would do anything on this thread: build a spare, or tear down a
+/// retired engine. After a warm run neither is usually needed.
+pub(crate) fn spare_needs_preparing(limits: &SandboxLimits) -> bool {
+    !SPARE_WANTED.get()
+        || RETIRED.with_borrow(Option::is_some)
+        || !SPARE.with_borrow(|spare| spare.as_ref().is_some_and(|engine| engine.made_for(limits)))
+}
+
 fn take_spare(limits: &SandboxLimits) -> Option<Engine> {
     let engine = SPARE.take()?;
     if !engine.made_for(limits) {
